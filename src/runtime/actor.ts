@@ -1,0 +1,75 @@
+/**
+ * The actor contract, in the spirit of xstate's ActorLogic and Proto.Actor's Receive: logic plus
+ * state, one message at a time. State is an immutable value: returning the same reference means
+ * "nothing changed" (no write); returning a new object makes the actor dirty and it is persisted
+ * in the next group commit. Effects are requested through the context and run only after the
+ * state that caused them is durable.
+ */
+import type { SupervisorStrategy } from './supervisor.js';
+
+/** Addresses an actor: virtual, so a ref is valid whether or not the actor is in memory. */
+export interface ActorRef {
+  readonly kind: string;
+  readonly id: string;
+}
+
+export interface ActorContext<M> {
+  readonly self: ActorRef;
+  /** The clock's time when this message began; stable for the whole turn. */
+  readonly now: number;
+  /** Who sent the current message reliably, if it came through an outbox. */
+  readonly sender: ActorRef | undefined;
+  /** True when the current message is an ask that expects a reply. */
+  readonly isAsk: boolean;
+  /** Fire-and-forget message, sent once this turn's state is durable. */
+  tell(to: ActorRef, msg: unknown): void;
+  /**
+   * A message that must not be lost: kept in this actor's snapshot (outbox) until the receiver
+   * confirms it durably handled it; redelivered after crashes; the receiver drops duplicates.
+   */
+  tellReliably(to: ActorRef, msg: unknown): void;
+  /** Answers the current ask once this turn's state is durable. */
+  reply(value: unknown): void;
+  /** Answers the current ask with an error once this turn's state is durable. */
+  replyError(error: Error): void;
+  /** Publishes an event to the system's event sinks once this turn's state is durable. */
+  emit(event: unknown): void;
+  /** Arms (or re-arms) a durable timer: `msg` is delivered at `at`, even across restarts. */
+  setTimer(name: string, at: number, msg: M): void;
+  cancelTimer(name: string): void;
+  hasTimer(name: string): boolean;
+  /** Removes the actor's snapshot and index entries after this turn (e.g. retention expiry). */
+  remove(): void;
+}
+
+/** Where a snapshot is listed, so recovery and listings never load every snapshot. */
+export interface ActorIndex {
+  /** Non-terminal actors are listed as live; recovery scans only those. */
+  live: boolean;
+  /** Secondary index tags (e.g. `status:pending`, `type:echo`), each a sorted set scored by `score`. */
+  tags?: readonly string[];
+  /** Sort score inside tag sets (e.g. creation time). */
+  score?: number;
+}
+
+export interface ActorLogic<S, M> {
+  initial(id: string): S;
+  receive(state: S, msg: M, ctx: ActorContext<M>): S | Promise<S>;
+  /** How the actor is indexed in the store; defaults to live with no tags. */
+  index?(state: S): ActorIndex;
+  /** Decides what happens when `receive` throws; defaults to restart with a retry limit. */
+  supervisor?: SupervisorStrategy;
+  /** Idle time after which the actor leaves memory; defaults to the system's setting. */
+  passivateAfterMs?: number;
+  /** Ephemeral actors are never persisted: their effects run at once. */
+  ephemeral?: boolean;
+}
+
+/** Identity helper that keeps S and M inferred at the definition site. */
+export function defineActor<S, M>(logic: ActorLogic<S, M>): ActorLogic<S, M> {
+  return logic;
+}
+
+export function refKey(ref: ActorRef): string {
+  return `${ref.kind}:${ref.id}`;
+}

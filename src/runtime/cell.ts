@@ -1,0 +1,477 @@
+/**
+ * One actor in memory: its record, mailbox and the bookkeeping that makes "effects only after
+ * the state is durable" true. Versions count record changes; `durableVersion` is the newest one
+ * the store has acknowledged, and effects wait until it reaches the version that produced them.
+ */
+import { MailroomError } from '../errors.js';
+import type { ActorLogic } from './actor.js';
+import type { Effect } from './effects.js';
+import { EFFECT_CONFIRM, EFFECT_REPLY, EFFECT_REPLY_ERROR, EFFECT_SEND_RELIABLE, effect } from './effects.js';
+import type { Envelope } from './envelope.js';
+import { SYS_CONFIRM, SYS_TIMER } from './envelope.js';
+import type { Mailbox } from './mailbox.js';
+import type { Runnable } from './scheduler.js';
+import type { ActorRecord, CommitEntry, OutboxEntry, TimerEntry } from './store/snapshot-store.js';
+import { LIVE_TAG } from './store/snapshot-store.js';
+import type { DeadLetterReason, Directive } from './supervisor.js';
+import { defaultStrategy } from './supervisor.js';
+import { REDELIVER_TIMER, TurnContext } from './turn-context.js';
+
+export const PHASE_LOADING = 0;
+export const PHASE_READY = 1;
+/** An async `receive` is in progress; nothing else runs for this actor until it settles. */
+export const PHASE_BUSY = 2;
+export const PHASE_STOPPED = 3;
+
+/** What a cell needs from its system. */
+export interface CellHost {
+  now(): number;
+  readonly redeliverMs: number;
+  schedule(cell: ActorCell): void;
+  markDirty(cell: ActorCell): void;
+  armTimer(cell: ActorCell, name: string, at: number): void;
+  perform(cell: ActorCell, item: Effect): void;
+  /** Drops an effect that will never run (its state was not made durable). */
+  abandon(cell: ActorCell, item: Effect, error: MailroomError): void;
+  deadLetter(cell: ActorCell, reason: DeadLetterReason, env: Envelope, error?: unknown): void;
+  reload(cell: ActorCell): void;
+  stop(cell: ActorCell): void;
+  escalate(cell: ActorCell, error: unknown, msg: unknown): void;
+  busyChanged(delta: number): void;
+}
+
+export function initialRecord(state: unknown): ActorRecord {
+  return { state, timers: null, outbox: null, outSeq: null, inSeq: null, tags: [], score: 0 };
+}
+
+export class ActorCell implements Runnable {
+  queued = false;
+  inDirtyList = false;
+  phase = PHASE_LOADING;
+  rec: ActorRecord;
+  /** The record the store holds; null when nothing was ever stored. */
+  durable: ActorRecord | null = null;
+  version = 0;
+  durableVersion = 0;
+  /** Version being written by the commit in flight, or -1. */
+  committingVersion = -1;
+  private committingRec: ActorRecord | null = null;
+  private committingRemoval = false;
+  mailbox: Mailbox<Envelope> | null = null;
+  private pending: Effect[] | null = null;
+  private removing = false;
+  private restartRequested = false;
+  lastActive = 0;
+  lruPrev: ActorCell | null = null;
+  lruNext: ActorCell | null = null;
+  lruMovedAt = 0;
+
+  constructor(
+    readonly kind: string,
+    readonly id: string,
+    readonly logic: ActorLogic<unknown, unknown>,
+    private readonly host: CellHost,
+  ) {
+    this.rec = initialRecord(undefined);
+  }
+
+  get key(): string {
+    return `${this.kind}:${this.id}`;
+  }
+
+  get isDirty(): boolean {
+    return this.version !== this.durableVersion || this.removing;
+  }
+
+  get isCommitting(): boolean {
+    return this.committingVersion >= 0;
+  }
+
+  /** True when nothing would be lost by dropping this cell from memory. */
+  get canPassivate(): boolean {
+    return (
+      this.phase === PHASE_READY &&
+      !this.queued &&
+      !this.inDirtyList &&
+      !this.isDirty &&
+      !this.isCommitting &&
+      this.pending === null &&
+      (this.mailbox === null || this.mailbox.size === 0)
+    );
+  }
+
+  /** Installs the loaded record (or the initial state) and starts serving the mailbox. */
+  activate(loaded: ActorRecord | undefined): void {
+    this.rec = loaded ?? initialRecord(this.logic.initial(this.id));
+    this.durable = loaded ?? null;
+    this.version = 0;
+    this.durableVersion = 0;
+    this.phase = PHASE_READY;
+    this.restartRequested = false;
+    if (this.rec.timers) {
+      for (const name in this.rec.timers) this.host.armTimer(this, name, this.rec.timers[name]!.at);
+    }
+    if (this.hasWork()) this.host.schedule(this);
+  }
+
+  hasWork(): boolean {
+    return this.phase === PHASE_READY && this.mailbox !== null && this.mailbox.size > 0;
+  }
+
+  runSlice(max: number): number {
+    let done = 0;
+    const mailbox = this.mailbox;
+    if (!mailbox) return 0;
+    this.lastActive = this.host.now();
+    while (done < max && this.phase === PHASE_READY) {
+      const env = mailbox.next();
+      if (!env) break;
+      done++;
+      this.handle(env);
+    }
+    return done;
+  }
+
+  private handle(env: Envelope): void {
+    if (env.sys === SYS_CONFIRM) {
+      this.onConfirm(env.from!, env.seq);
+      return;
+    }
+    if (env.sys === SYS_TIMER) {
+      const name = env.msg as string;
+      const timer = this.rec.timers?.[name];
+      // Heap entries are never removed on cancel or re-arm; a firing that no longer matches is stale.
+      if (!timer || timer.at !== env.timerAt) return;
+      if (name === REDELIVER_TIMER) {
+        this.redeliver();
+        return;
+      }
+      this.invoke(env, timer.msg, name);
+      return;
+    }
+    if (env.from !== null) {
+      const last = this.rec.inSeq?.[env.from] ?? 0;
+      if (env.seq <= last) {
+        // Already handled: confirm again (the first confirmation may have been lost), once durable.
+        this.queueEffects([effect(EFFECT_CONFIRM, null, env.from, null, env.seq)]);
+        return;
+      }
+      if (env.seq > last + 1) {
+        // An earlier message on this channel is missing; the sender redelivers everything in order.
+        this.host.deadLetter(this, 'gap', env);
+        return;
+      }
+    }
+    this.invoke(env, env.msg, null);
+  }
+
+  private invoke(env: Envelope, msg: unknown, firedTimer: string | null): void {
+    const ctx = new TurnContext<unknown>(this.kind, this.id, this.rec, env, this.host.now(), this.host.redeliverMs);
+    if (firedTimer !== null) delete ctx.draftTimers()[firedTimer];
+    let result: unknown;
+    try {
+      result = this.logic.receive(this.rec.state, msg, ctx);
+    } catch (error) {
+      this.fail(env, msg, error);
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+      this.phase = PHASE_BUSY;
+      this.host.busyChanged(1);
+      (result as Promise<unknown>).then(
+        (state) => this.settleAsync(() => this.apply(env, state, ctx)),
+        (error: unknown) => this.settleAsync(() => this.fail(env, msg, error)),
+      );
+      return;
+    }
+    this.apply(env, result, ctx);
+  }
+
+  private settleAsync(finish: () => void): void {
+    this.host.busyChanged(-1);
+    if (this.phase !== PHASE_BUSY) return;
+    this.phase = PHASE_READY;
+    finish();
+    if (this.hasWork()) this.host.schedule(this);
+  }
+
+  private apply(env: Envelope, state: unknown, ctx: TurnContext<unknown>): void {
+    const rec = this.rec;
+    let inSeq = rec.inSeq;
+    if (env.from !== null) {
+      inSeq = { ...inSeq, [env.from]: env.seq };
+      ctx.push(effect(EFFECT_CONFIRM, null, env.from, null, env.seq));
+    }
+    if (env.ask !== null && !ctx.replied) ctx.push(effect(EFFECT_REPLY, null, undefined, env.ask));
+    if (ctx.removeRequested) this.removing = true;
+    if (state !== rec.state || ctx.timers !== null || ctx.outbox !== null || inSeq !== rec.inSeq) {
+      this.rec = {
+        state,
+        timers: ctx.timers === null ? rec.timers : nonEmpty(ctx.timers),
+        outbox: ctx.outbox ?? rec.outbox,
+        outSeq: ctx.outSeq ?? rec.outSeq,
+        inSeq,
+        tags: rec.tags,
+        score: rec.score,
+      };
+      if (ctx.timers !== null) {
+        for (const name in ctx.timers) {
+          if (rec.timers?.[name]?.at !== ctx.timers[name]!.at) this.host.armTimer(this, name, ctx.timers[name]!.at);
+        }
+      }
+      this.changed();
+    } else if (ctx.removeRequested) {
+      this.changed();
+    }
+    if (ctx.effects !== null) this.queueEffects(ctx.effects);
+  }
+
+  private changed(): void {
+    if (this.logic.ephemeral) return;
+    this.version++;
+    this.host.markDirty(this);
+  }
+
+  /** Runs effects now when nothing is waiting to be durable, else holds them for the commit. */
+  private queueEffects(effects: Effect[]): void {
+    if (this.logic.ephemeral || (this.version === this.durableVersion && this.pending === null)) {
+      for (const item of effects) this.host.perform(this, item);
+      return;
+    }
+    this.pending ??= [];
+    for (const item of effects) {
+      item.version = this.version;
+      this.pending.push(item);
+    }
+  }
+
+  private onConfirm(receiverKey: string, seq: number): void {
+    const outbox = this.rec.outbox;
+    if (!outbox) return;
+    const kept = outbox.filter((entry) => !(entry.seq <= seq && `${entry.to[0]}:${entry.to[1]}` === receiverKey));
+    if (kept.length === outbox.length) return;
+    let timers = this.rec.timers;
+    if (kept.length === 0 && timers && Object.hasOwn(timers, REDELIVER_TIMER)) {
+      const { [REDELIVER_TIMER]: _dropped, ...rest } = timers;
+      timers = Object.keys(rest).length > 0 ? rest : null;
+    }
+    this.rec = { ...this.rec, outbox: kept.length > 0 ? kept : null, timers };
+    this.changed();
+  }
+
+  private redeliver(): void {
+    const outbox = this.rec.outbox;
+    const timers: Record<string, TimerEntry> = { ...this.rec.timers };
+    delete timers[REDELIVER_TIMER];
+    if (outbox && outbox.length > 0) {
+      const at = this.host.now() + this.host.redeliverMs;
+      timers[REDELIVER_TIMER] = { at, msg: null };
+      this.host.armTimer(this, REDELIVER_TIMER, at);
+    }
+    this.rec = { ...this.rec, timers: Object.keys(timers).length > 0 ? timers : null };
+    this.changed();
+    if (outbox) this.queueEffects(outbox.map(resendEffect));
+  }
+
+  private fail(env: Envelope, msg: unknown, error: unknown): void {
+    const strategy = this.logic.supervisor ?? defaultStrategy;
+    let directive: Directive;
+    try {
+      directive = strategy.decide(error, msg, env.attempt + 1);
+    } catch {
+      directive = 'stop';
+    }
+    const failure = new MailroomError('ACTOR_FAILED', error instanceof Error ? error.message : String(error), {
+      cause: error,
+    });
+    switch (directive) {
+      case 'resume':
+        this.giveUp(env, 'resumed', failure);
+        return;
+      case 'restart':
+        env.attempt++;
+        if (env.attempt > strategy.maxRetries) {
+          this.giveUp(env, 'poison', failure);
+          return;
+        }
+        this.mailbox!.requeueFront(env);
+        this.restart();
+        return;
+      case 'escalate':
+        this.host.escalate(this, error, msg);
+        this.host.deadLetter(this, 'stopped', env, error);
+        if (env.ask) this.host.abandon(this, effect(EFFECT_REPLY, null, undefined, env.ask), failure);
+        this.host.stop(this);
+        return;
+      default:
+        this.host.deadLetter(this, 'stopped', env, error);
+        if (env.ask) this.host.abandon(this, effect(EFFECT_REPLY, null, undefined, env.ask), failure);
+        this.host.stop(this);
+    }
+  }
+
+  /** Skips a message that will never succeed; a reliable one is marked handled so it stops coming. */
+  private giveUp(env: Envelope, reason: DeadLetterReason, failure: MailroomError): void {
+    this.host.deadLetter(this, reason, env, failure.cause);
+    const effects: Effect[] = [];
+    if (env.ask) {
+      effects.push(effect(EFFECT_REPLY_ERROR, null, undefined, env.ask, 0, failure));
+    }
+    if (env.from !== null && env.sys !== SYS_TIMER) {
+      this.rec = { ...this.rec, inSeq: { ...this.rec.inSeq, [env.from]: env.seq } };
+      this.changed();
+      effects.push(effect(EFFECT_CONFIRM, null, env.from, null, env.seq));
+    }
+    if (effects.length > 0) this.queueEffects(effects);
+  }
+
+  /** Restart: forget what is not durable and reload from the store once no write is in flight. */
+  restart(): void {
+    this.phase = PHASE_LOADING;
+    if (this.isCommitting) {
+      this.restartRequested = true;
+      return;
+    }
+    this.discardUndurable(new MailroomError('ACTOR_RESTARTED'));
+    this.host.reload(this);
+  }
+
+  /** Called when the cell leaves memory for good (stop directive, shutdown). */
+  markStopped(): void {
+    this.phase = PHASE_STOPPED;
+    const error = new MailroomError('ACTOR_STOPPED');
+    this.dropPending((item) => item.version > (this.isCommitting ? this.committingVersion : this.durableVersion), error);
+  }
+
+  private discardUndurable(error: MailroomError): void {
+    this.dropPending(() => true, error);
+    this.rec = this.durable ?? initialRecord(this.logic.initial(this.id));
+    this.version = this.durableVersion;
+    this.removing = false;
+  }
+
+  private dropPending(which: (item: Effect) => boolean, error: MailroomError): void {
+    if (!this.pending) return;
+    const kept: Effect[] = [];
+    for (const item of this.pending) {
+      if (which(item)) this.host.abandon(this, item, error);
+      else kept.push(item);
+    }
+    this.pending = kept.length > 0 ? kept : null;
+  }
+
+  /** Builds this cell's part of a group commit, or null when there is nothing to write. */
+  beginCommit(): CommitEntry | null {
+    if (this.phase === PHASE_STOPPED || this.phase === PHASE_LOADING || !this.isDirty) return null;
+    const before = this.durable;
+    this.committingVersion = this.version;
+    if (this.removing) {
+      this.committingRemoval = true;
+      this.committingRec = null;
+      return {
+        kind: this.kind,
+        id: this.id,
+        record: null,
+        removeTags: before?.tags ?? [],
+        addTags: [],
+        score: 0,
+        removeTimers: before?.timers ? Object.keys(before.timers) : [],
+        setTimers: [],
+      };
+    }
+    const index = this.logic.index ? this.logic.index(this.rec.state) : { live: true };
+    const tags = index.live ? [LIVE_TAG, ...(index.tags ?? [])] : [...(index.tags ?? [])];
+    const score = index.score ?? 0;
+    const rec: ActorRecord = { ...this.rec, tags, score };
+    this.rec = rec;
+    this.committingRec = rec;
+    const beforeTags = before?.tags ?? [];
+    const scoreChanged = before === null || before.score !== score;
+    const removeTimers: string[] = [];
+    const setTimers: Array<readonly [string, number]> = [];
+    const oldTimers = before?.timers ?? null;
+    const newTimers = rec.timers;
+    if (oldTimers) for (const name in oldTimers) if (!newTimers || !Object.hasOwn(newTimers, name)) removeTimers.push(name);
+    if (newTimers) {
+      for (const name in newTimers) {
+        const at = newTimers[name]!.at;
+        if (oldTimers?.[name]?.at !== at) setTimers.push([name, at]);
+      }
+    }
+    return {
+      kind: this.kind,
+      id: this.id,
+      record: rec,
+      removeTags: beforeTags.filter((tag) => !tags.includes(tag)),
+      addTags: scoreChanged ? tags : tags.filter((tag) => !beforeTags.includes(tag)),
+      score,
+      removeTimers,
+      setTimers,
+    };
+  }
+
+  commitSucceeded(): void {
+    const committed = this.committingVersion;
+    this.committingVersion = -1;
+    if (this.committingRemoval) {
+      this.committingRemoval = false;
+      // The snapshot is gone; the next message finds the actor as new.
+      this.durable = null;
+      if (this.version === committed) {
+        this.removing = false;
+        this.rec = initialRecord(this.logic.initial(this.id));
+      }
+    } else {
+      this.durable = this.committingRec;
+    }
+    this.committingRec = null;
+    this.durableVersion = committed;
+    this.releaseDurable();
+    this.afterCommitSettled();
+  }
+
+  commitFailed(error: MailroomError): void {
+    this.committingVersion = -1;
+    this.committingRec = null;
+    this.committingRemoval = false;
+    this.discardUndurable(error);
+    this.afterCommitSettled();
+  }
+
+  private afterCommitSettled(): void {
+    if (this.phase === PHASE_STOPPED) return;
+    if (this.restartRequested) {
+      this.restartRequested = false;
+      this.discardUndurable(new MailroomError('ACTOR_RESTARTED'));
+      this.host.reload(this);
+      return;
+    }
+    if (this.isDirty) this.host.markDirty(this);
+    if (this.hasWork()) this.host.schedule(this);
+  }
+
+  private releaseDurable(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    let released = 0;
+    while (released < pending.length && pending[released]!.version <= this.durableVersion) {
+      this.host.perform(this, pending[released]!);
+      released++;
+    }
+    this.pending = released === pending.length ? null : pending.slice(released);
+  }
+
+  /** Hands every queued message back (for dead-lettering when the cell cannot continue). */
+  drainMailbox(): Envelope[] {
+    return this.mailbox ? this.mailbox.drain() : [];
+  }
+}
+
+function nonEmpty<T extends object>(value: T): T | null {
+  for (const _ in value) return value;
+  return null;
+}
+
+function resendEffect(entry: OutboxEntry): Effect {
+  return effect(EFFECT_SEND_RELIABLE, { kind: entry.to[0], id: entry.to[1] }, entry.msg, null, entry.seq);
+}

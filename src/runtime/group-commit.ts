@@ -1,0 +1,76 @@
+/**
+ * Group commit: every cell dirtied during a scheduler turn is written in one store call, and every
+ * effect waiting on those writes is released together when the store answers. At most one commit
+ * is in flight; cells dirtied meanwhile form the next batch, so batches grow with load.
+ */
+import { MailroomError, toMailroomError } from '../errors.js';
+import type { ActorCell } from './cell.js';
+import type { CommitEntry, SnapshotStore } from './store/snapshot-store.js';
+
+export interface CommitStats {
+  commits: number;
+  writes: number;
+  failures: number;
+}
+
+export class GroupCommit {
+  private dirty: ActorCell[] = [];
+  private inFlight = false;
+  readonly stats: CommitStats = { commits: 0, writes: 0, failures: 0 };
+
+  constructor(
+    private readonly store: SnapshotStore,
+    private readonly onSettled: (error: MailroomError | null) => void,
+  ) {}
+
+  get idle(): boolean {
+    return !this.inFlight && this.dirty.length === 0;
+  }
+
+  get busy(): boolean {
+    return this.inFlight;
+  }
+
+  add(cell: ActorCell): void {
+    if (cell.inDirtyList) return;
+    cell.inDirtyList = true;
+    this.dirty.push(cell);
+  }
+
+  flush(): void {
+    if (this.inFlight || this.dirty.length === 0) return;
+    const batch = this.dirty;
+    this.dirty = [];
+    const cells: ActorCell[] = [];
+    const entries: CommitEntry[] = [];
+    for (const cell of batch) {
+      cell.inDirtyList = false;
+      const entry = cell.beginCommit();
+      if (entry) {
+        cells.push(cell);
+        entries.push(entry);
+      }
+    }
+    if (entries.length === 0) return;
+    this.inFlight = true;
+    this.store.commit(entries).then(
+      () => {
+        this.inFlight = false;
+        this.stats.commits++;
+        this.stats.writes += entries.length;
+        for (const cell of cells) cell.commitSucceeded();
+        this.onSettled(null);
+      },
+      (cause: unknown) => {
+        this.inFlight = false;
+        this.stats.failures++;
+        const error =
+          cause instanceof MailroomError && cause.code === 'STORE_UNAVAILABLE'
+            ? cause
+            : new MailroomError('STORE_UNAVAILABLE', toMailroomError(cause).message, { cause });
+        for (const cell of cells) cell.commitFailed(error);
+        this.onSettled(error);
+      },
+    );
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The embedded store: everything in this process, nothing durable. Records are kept by reference
+ * (actor state is an immutable value), so a commit costs a few map writes and no encoding.
+ */
+import { MailroomError } from '../../errors.js';
+import type {
+  ActorRecord,
+  CommitEntry,
+  ListOptions,
+  ListPage,
+  SnapshotStore,
+  TimerRef,
+} from './snapshot-store.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+
+export class MemoryStore implements SnapshotStore {
+  readonly durable = false;
+  readonly name = 'memory';
+  private readonly records = new Map<string, ActorRecord>();
+  /** kind → tag → id → score */
+  private readonly tags = new Map<string, Map<string, Map<string, number>>>();
+  /** `kind\0id\0name` → timer */
+  private readonly timers = new Map<string, TimerRef>();
+  private closed = false;
+  /** Lets tests simulate an unreachable store. */
+  failing = false;
+
+  load(kind: string, id: string): Promise<ActorRecord | undefined> {
+    if (this.failing || this.closed) return Promise.reject(this.unavailable());
+    return Promise.resolve(this.records.get(`${kind}:${id}`));
+  }
+
+  commit(entries: readonly CommitEntry[]): Promise<void> {
+    if (this.failing || this.closed) return Promise.reject(this.unavailable());
+    for (const entry of entries) {
+      const key = `${entry.kind}:${entry.id}`;
+      if (entry.record === null) this.records.delete(key);
+      else this.records.set(key, entry.record);
+      const byTag = this.kindTags(entry.kind);
+      for (const tag of entry.removeTags) byTag.get(tag)?.delete(entry.id);
+      for (const tag of entry.addTags) {
+        let set = byTag.get(tag);
+        if (!set) {
+          set = new Map();
+          byTag.set(tag, set);
+        }
+        set.set(entry.id, entry.score);
+      }
+      for (const name of entry.removeTimers) this.timers.delete(`${entry.kind}\0${entry.id}\0${name}`);
+      for (const [name, at] of entry.setTimers) {
+        this.timers.set(`${entry.kind}\0${entry.id}\0${name}`, { kind: entry.kind, id: entry.id, name, at });
+      }
+    }
+    return Promise.resolve();
+  }
+
+  list(kind: string, tag: string, options: ListOptions): Promise<ListPage> {
+    if (this.failing || this.closed) return Promise.reject(this.unavailable());
+    const set = this.tags.get(kind)?.get(tag);
+    if (!set) return Promise.resolve({ ids: [], next: null });
+    const sign = options.descending ? -1 : 1;
+    const sorted = [...set].sort((a, b) => sign * (a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+    let start = 0;
+    const after = options.cursor ? decodeCursor(options.cursor) : null;
+    if (after) {
+      start = sorted.findIndex(([id, score]) => {
+        const byScore = sign * (score - after.score);
+        return byScore > 0 || (byScore === 0 && sign * (id < after.id ? -1 : id > after.id ? 1 : 0) > 0);
+      });
+      if (start < 0) start = sorted.length;
+    }
+    const page = sorted.slice(start, start + options.limit);
+    const last = page[page.length - 1];
+    const next = last && start + options.limit < sorted.length ? encodeCursor(last[1], last[0]) : null;
+    return Promise.resolve({ ids: page.map(([id]) => id), next });
+  }
+
+  count(kind: string, tag: string): Promise<number> {
+    if (this.failing || this.closed) return Promise.reject(this.unavailable());
+    return Promise.resolve(this.tags.get(kind)?.get(tag)?.size ?? 0);
+  }
+
+  loadTimers(until: number): Promise<TimerRef[]> {
+    if (this.failing || this.closed) return Promise.reject(this.unavailable());
+    const due = [...this.timers.values()].filter((timer) => timer.at <= until);
+    due.sort((a, b) => a.at - b.at);
+    return Promise.resolve(due);
+  }
+
+  ping(): Promise<void> {
+    return this.failing || this.closed ? Promise.reject(this.unavailable()) : Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+
+  private kindTags(kind: string): Map<string, Map<string, number>> {
+    let byTag = this.tags.get(kind);
+    if (!byTag) {
+      byTag = new Map();
+      this.tags.set(kind, byTag);
+    }
+    return byTag;
+  }
+
+  private unavailable(): MailroomError {
+    return new MailroomError('STORE_UNAVAILABLE', this.closed ? 'the memory store is closed' : 'the store is unreachable');
+  }
+}

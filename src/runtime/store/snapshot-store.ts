@@ -1,0 +1,82 @@
+/**
+ * The contract every snapshot store meets (memory and Redis pass one conformance suite).
+ * A store keeps, per actor, its last durable record plus the index entries that describe it
+ * (tag sets and the durable timer set), all changed together in one atomic commit.
+ */
+
+export interface TimerEntry {
+  at: number;
+  msg: unknown;
+}
+
+/** A message kept until its receiver confirms it (see ActorContext.tellReliably). */
+export interface OutboxEntry {
+  /** Sequence number on the channel from this actor to `to`. */
+  seq: number;
+  to: readonly [kind: string, id: string];
+  msg: unknown;
+}
+
+/** What is persisted for one actor: its state plus the runtime's bookkeeping. */
+export interface ActorRecord {
+  state: unknown;
+  timers: Readonly<Record<string, TimerEntry>> | null;
+  outbox: readonly OutboxEntry[] | null;
+  /** Last sequence number used per receiver channel (`kind:id` of the receiver). */
+  outSeq: Readonly<Record<string, number>> | null;
+  /** Last sequence number handled per sender channel (`kind:id` of the sender). */
+  inSeq: Readonly<Record<string, number>> | null;
+  /** The index tags this record is filed under, so the next commit knows what to remove. */
+  tags: readonly string[];
+  score: number;
+}
+
+export interface TimerRef {
+  kind: string;
+  id: string;
+  name: string;
+  at: number;
+}
+
+export interface CommitEntry {
+  kind: string;
+  id: string;
+  /** null removes the snapshot and every index entry. */
+  record: ActorRecord | null;
+  removeTags: readonly string[];
+  addTags: readonly string[];
+  score: number;
+  removeTimers: readonly string[];
+  setTimers: ReadonlyArray<readonly [name: string, at: number]>;
+}
+
+export interface ListOptions {
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string | null;
+  /** Highest score first (newest first when scores are creation times). */
+  descending?: boolean;
+}
+
+export interface ListPage {
+  ids: string[];
+  next: string | null;
+}
+
+export interface SnapshotStore {
+  /** True when a successful commit survives a crash of this process. */
+  readonly durable: boolean;
+  readonly name: string;
+  load(kind: string, id: string): Promise<ActorRecord | undefined>;
+  /** Applies every entry; resolves only when all are durable, rejects if any may not be. */
+  commit(entries: readonly CommitEntry[]): Promise<void>;
+  list(kind: string, tag: string, options: ListOptions): Promise<ListPage>;
+  count(kind: string, tag: string): Promise<number>;
+  /** Every durable timer with `at <= until`, earliest first. */
+  loadTimers(until: number): Promise<TimerRef[]>;
+  /** Resolves when the store answers; rejects with STORE_UNAVAILABLE otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const LIVE_TAG = 'live';

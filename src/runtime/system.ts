@@ -1,0 +1,488 @@
+/**
+ * createSystem({store, clock, logger}): the actor system. It owns the cells in memory, activates
+ * virtual actors on their first message, runs the scheduler and group commit, drives durable
+ * timers from one heap, performs effects once durable, passivates idle actors and routes failures
+ * to supervision. It knows nothing of the domain: kinds and their logic are registered by callers.
+ */
+import type { Logger } from 'pino';
+import { MailroomError } from '../errors.js';
+import type { ActorLogic, ActorRef } from './actor.js';
+import { ActorCell, type CellHost, PHASE_LOADING, PHASE_READY } from './cell.js';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import type { Effect } from './effects.js';
+import {
+  EFFECT_CONFIRM,
+  EFFECT_EMIT,
+  EFFECT_REPLY,
+  EFFECT_REPLY_ERROR,
+  EFFECT_SEND_RELIABLE,
+  EFFECT_TELL,
+} from './effects.js';
+import type { AskHandle, Envelope } from './envelope.js';
+import { envelope, SYS_CONFIRM, SYS_TIMER, SYS_USER, settleAsk } from './envelope.js';
+import { GroupCommit } from './group-commit.js';
+import { Mailbox } from './mailbox.js';
+import { IdleList } from './passivation.js';
+import { Scheduler } from './scheduler.js';
+import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-store.js';
+import type { DeadLetter, DeadLetterReason } from './supervisor.js';
+import { TimerHeap } from './timers.js';
+import { parseRefKey } from './turn-context.js';
+
+export interface SystemOptions {
+  store: SnapshotStore;
+  clock?: Clock;
+  logger?: Logger;
+  /** Logic per actor kind; more can be added with `register`. */
+  actors?: Record<string, ActorLogic<any, any>>;
+  /** Idle time before an actor leaves memory (per-logic `passivateAfterMs` overrides). */
+  passivateAfterMs?: number;
+  askTimeoutMs?: number;
+  /** How long an unconfirmed reliable message waits before it is sent again. */
+  redeliverMs?: number;
+  /** Guardian for the `escalate` directive. */
+  onEscalate?: (error: unknown, ref: ActorRef, msg: unknown) => void;
+  scheduler?: { throughput?: number; turnMessages?: number; turnMicros?: number };
+}
+
+export interface SourcedEvent {
+  source: ActorRef;
+  event: unknown;
+}
+
+export interface AskOptions {
+  timeoutMs?: number;
+}
+
+export interface SystemStats {
+  resident: number;
+  processed: number;
+  commits: number;
+  writes: number;
+  commitFailures: number;
+  timers: number;
+  deadLetters: number;
+}
+
+export interface ActorSystem {
+  register(kind: string, logic: ActorLogic<any, any>): void;
+  ref(kind: string, id: string): ActorRef;
+  tell(to: ActorRef, msg: unknown): void;
+  /** Resolves with the actor's reply (or undefined) once the state it reports is durable. */
+  ask<R = unknown>(to: ActorRef, msg: unknown, options?: AskOptions): Promise<R>;
+  onEvent(listener: (event: SourcedEvent) => void): () => void;
+  onDeadLetter(listener: (letter: DeadLetter) => void): () => void;
+  /** Re-arms every durable timer from the store's index (call once at start with a durable store). */
+  recover(): Promise<{ timers: number }>;
+  /** Lists actors of a kind by index tag straight from the store, without activating them. */
+  list(kind: string, tag: string, options: ListOptions): Promise<ListPage>;
+  count(kind: string, tag: string): Promise<number>;
+  /** Resolves once no message is queued, no actor is loading or busy and no write is pending. */
+  idle(): Promise<void>;
+  /** Passivates idle actors now instead of waiting for the next sweep. */
+  sweep(): void;
+  isResident(ref: ActorRef): boolean;
+  stats(): SystemStats;
+  readonly store: SnapshotStore;
+  readonly clock: Clock;
+  shutdown(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+const silentLogger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  fatal() {},
+  trace() {},
+  child() {
+    return silentLogger;
+  },
+} as unknown as Logger;
+
+export function createSystem(options: SystemOptions): ActorSystem {
+  return new System(options);
+}
+
+class System implements ActorSystem, CellHost {
+  readonly store: SnapshotStore;
+  readonly clock: Clock;
+  readonly redeliverMs: number;
+  private readonly logger: Logger;
+  private readonly logics = new Map<string, ActorLogic<unknown, unknown>>();
+  private readonly cells = new Map<string, Map<string, ActorCell>>();
+  private readonly idleLists = new Map<string, IdleList>();
+  private readonly scheduler: Scheduler;
+  private readonly committer: GroupCommit;
+  private readonly timers: TimerHeap;
+  private readonly eventListeners = new Set<(event: SourcedEvent) => void>();
+  private readonly deadLetterListeners = new Set<(letter: DeadLetter) => void>();
+  private readonly passivateAfterMs: number;
+  private readonly askTimeoutMs: number;
+  private readonly onEscalate: (error: unknown, ref: ActorRef, msg: unknown) => void;
+  private sweepTimer: ReturnType<Clock['setTimeout']> | null = null;
+  private resident = 0;
+  private loading = 0;
+  private busy = 0;
+  private deadLetters = 0;
+  private deadLetterLogWindow = 0;
+  private deadLettersSuppressed = 0;
+  private stopping = false;
+
+  constructor(options: SystemOptions) {
+    this.store = options.store;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.passivateAfterMs = options.passivateAfterMs ?? 60_000;
+    this.askTimeoutMs = options.askTimeoutMs ?? 10_000;
+    this.redeliverMs = options.redeliverMs ?? 2_000;
+    this.onEscalate =
+      options.onEscalate ??
+      ((error, ref) => this.logger.error({ err: error, actor: ref }, 'actor failure escalated; actor stopped'));
+    this.committer = new GroupCommit(this.store, (error) => this.onCommitSettled(error));
+    this.scheduler = new Scheduler({ ...options.scheduler, afterTurn: () => this.committer.flush() });
+    this.timers = new TimerHeap(this.clock, (entry) => {
+      const env = envelope(entry.name);
+      env.sys = SYS_TIMER;
+      env.timerAt = entry.at;
+      this.deliver(entry.kind, entry.id, env);
+    });
+    for (const [kind, logic] of Object.entries(options.actors ?? {})) this.register(kind, logic);
+    this.armSweep();
+  }
+
+  register(kind: string, logic: ActorLogic<any, any>): void {
+    if (kind.includes(':')) throw new Error(`actor kind "${kind}" must not contain ':'`);
+    if (this.logics.has(kind)) throw new Error(`actor kind "${kind}" is already registered`);
+    this.logics.set(kind, logic as ActorLogic<unknown, unknown>);
+    this.cells.set(kind, new Map());
+    const idleMs = logic.passivateAfterMs ?? (logic.ephemeral ? Number.POSITIVE_INFINITY : this.passivateAfterMs);
+    this.idleLists.set(kind, new IdleList(idleMs));
+  }
+
+  ref(kind: string, id: string): ActorRef {
+    return { kind, id };
+  }
+
+  tell(to: ActorRef, msg: unknown): void {
+    this.deliver(to.kind, to.id, envelope(msg));
+  }
+
+  ask<R = unknown>(to: ActorRef, msg: unknown, options?: AskOptions): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const handle: AskHandle = {
+        resolve: resolve as (value: unknown) => void,
+        reject,
+        timer: null,
+        settled: false,
+      };
+      const timeoutMs = options?.timeoutMs ?? this.askTimeoutMs;
+      handle.timer = this.clock.setTimeout(() => {
+        if (settleAsk(handle, () => {})) {
+          handle.reject(new MailroomError('ASK_TIMEOUT', `${to.kind}:${to.id} did not answer within ${timeoutMs} ms`));
+        }
+      }, timeoutMs);
+      this.deliver(to.kind, to.id, envelope(msg, handle));
+    });
+  }
+
+  onEvent(listener: (event: SourcedEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => this.eventListeners.delete(listener);
+  }
+
+  onDeadLetter(listener: (letter: DeadLetter) => void): () => void {
+    this.deadLetterListeners.add(listener);
+    return () => this.deadLetterListeners.delete(listener);
+  }
+
+  async recover(): Promise<{ timers: number }> {
+    const timers = await this.store.loadTimers(Number.POSITIVE_INFINITY);
+    for (const timer of timers) {
+      if (this.logics.has(timer.kind)) this.timers.arm(timer.kind, timer.id, timer.name, timer.at);
+    }
+    this.timers.fireDue();
+    return { timers: timers.length };
+  }
+
+  list(kind: string, tag: string, options: ListOptions): Promise<ListPage> {
+    return this.store.list(kind, tag, options);
+  }
+
+  count(kind: string, tag: string): Promise<number> {
+    return this.store.count(kind, tag);
+  }
+
+  idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.scheduler.queuedCount === 0 && this.loading === 0 && this.busy === 0 && this.committer.idle) {
+          resolve();
+        } else {
+          setImmediate(check);
+        }
+      };
+      check();
+    });
+  }
+
+  sweep(): void {
+    const now = this.clock.now();
+    for (const [kind, list] of this.idleLists) {
+      const cells = this.cells.get(kind)!;
+      list.sweep(now, (cell) => {
+        if (!cell.canPassivate) return false;
+        list.remove(cell);
+        cells.delete(cell.id);
+        this.resident--;
+        return true;
+      });
+    }
+  }
+
+  isResident(ref: ActorRef): boolean {
+    return this.cells.get(ref.kind)?.has(ref.id) ?? false;
+  }
+
+  stats(): SystemStats {
+    return {
+      resident: this.resident,
+      processed: this.scheduler.processed,
+      commits: this.committer.stats.commits,
+      writes: this.committer.stats.writes,
+      commitFailures: this.committer.stats.failures,
+      timers: this.timers.size,
+      deadLetters: this.deadLetters,
+    };
+  }
+
+  async shutdown(options?: { timeoutMs?: number }): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
+    this.timers.stop();
+    const timeoutMs = options?.timeoutMs ?? 5_000;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.idle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  // ---- delivery -------------------------------------------------------------------------------
+
+  private deliver(kind: string, id: string, env: Envelope): void {
+    if (this.stopping && env.sys === SYS_USER && env.from === null) {
+      this.refuse(kind, id, env, 'system_stopped', new MailroomError('SYSTEM_STOPPED'));
+      return;
+    }
+    const cells = this.cells.get(kind);
+    if (!cells) {
+      this.refuse(kind, id, env, 'unknown_kind', new MailroomError('UNKNOWN_ACTOR_KIND', `no actor kind "${kind}"`));
+      return;
+    }
+    let cell = cells.get(id);
+    if (!cell) {
+      cell = new ActorCell(kind, id, this.logics.get(kind)!, this);
+      cells.set(id, cell);
+      this.resident++;
+      cell.lastActive = this.clock.now();
+      this.idleLists.get(kind)!.add(cell, cell.lastActive);
+      cell.mailbox = new Mailbox<Envelope>();
+      this.load(cell);
+    }
+    cell.mailbox ??= new Mailbox<Envelope>();
+    if (env.sys === SYS_USER) cell.mailbox.post(env);
+    else cell.mailbox.postSystem(env);
+    if (cell.phase === PHASE_READY) this.scheduler.schedule(cell);
+  }
+
+  private load(cell: ActorCell): void {
+    this.loading++;
+    cell.phase = PHASE_LOADING;
+    this.store.load(cell.kind, cell.id).then(
+      (record) => {
+        this.loading--;
+        if (this.cells.get(cell.kind)?.get(cell.id) !== cell) return;
+        cell.activate(record);
+      },
+      (cause: unknown) => {
+        this.loading--;
+        this.logger.warn({ err: cause, actor: cell.key }, 'actor activation failed: store unavailable');
+        const error = new MailroomError('STORE_UNAVAILABLE', 'could not load actor state', { cause });
+        this.evict(cell);
+        for (const env of cell.drainMailbox()) this.refuse(cell.kind, cell.id, env, 'store_failed', error);
+      },
+    );
+  }
+
+  /** A message that cannot be delivered: asks fail, the rest become dead letters. */
+  private refuse(kind: string, id: string, env: Envelope, reason: DeadLetterReason, error: MailroomError): void {
+    if (env.ask && settleAsk(env.ask, (t) => this.clock.clearTimeout(t))) env.ask.reject(error);
+    // Reliable messages are redelivered by their sender; runtime bookkeeping is not user mail.
+    if (env.from !== null || env.sys !== SYS_USER) return;
+    this.recordDeadLetter({ type: 'dead_letter', reason, kind, id, msg: env.msg, error: error.message });
+  }
+
+  private evict(cell: ActorCell): void {
+    const cells = this.cells.get(cell.kind)!;
+    if (cells.get(cell.id) !== cell) return;
+    cells.delete(cell.id);
+    this.idleLists.get(cell.kind)!.remove(cell);
+    this.resident--;
+  }
+
+  // ---- CellHost -------------------------------------------------------------------------------
+
+  now(): number {
+    return this.clock.now();
+  }
+
+  schedule(cell: ActorCell): void {
+    this.scheduler.schedule(cell);
+  }
+
+  markDirty(cell: ActorCell): void {
+    this.committer.add(cell);
+    this.scheduler.requestTurn();
+  }
+
+  armTimer(cell: ActorCell, name: string, at: number): void {
+    this.timers.arm(cell.kind, cell.id, name, at);
+  }
+
+  busyChanged(delta: number): void {
+    this.busy += delta;
+  }
+
+  perform(cell: ActorCell, item: Effect): void {
+    switch (item.op) {
+      case EFFECT_TELL:
+        this.deliver(item.to!.kind, item.to!.id, envelope(item.value));
+        return;
+      case EFFECT_REPLY:
+        if (item.ask && settleAsk(item.ask, (t) => this.clock.clearTimeout(t))) item.ask.resolve(item.value);
+        return;
+      case EFFECT_REPLY_ERROR:
+        if (item.ask && settleAsk(item.ask, (t) => this.clock.clearTimeout(t))) item.ask.reject(item.error!);
+        return;
+      case EFFECT_EMIT: {
+        const sourced: SourcedEvent = { source: { kind: cell.kind, id: cell.id }, event: item.value };
+        for (const listener of this.eventListeners) {
+          try {
+            listener(sourced);
+          } catch (error) {
+            this.logger.error({ err: error }, 'event listener threw');
+          }
+        }
+        return;
+      }
+      case EFFECT_SEND_RELIABLE: {
+        const env = envelope(item.value);
+        env.from = cell.key;
+        env.seq = item.seq;
+        this.deliver(item.to!.kind, item.to!.id, env);
+        return;
+      }
+      case EFFECT_CONFIRM: {
+        const sender = parseRefKey(item.value as string);
+        const env = envelope(null);
+        env.sys = SYS_CONFIRM;
+        env.from = cell.key;
+        env.seq = item.seq;
+        this.deliver(sender.kind, sender.id, env);
+        return;
+      }
+    }
+  }
+
+  abandon(cell: ActorCell, item: Effect, error: MailroomError): void {
+    if (item.op === EFFECT_REPLY || item.op === EFFECT_REPLY_ERROR) {
+      if (item.ask && settleAsk(item.ask, (t) => this.clock.clearTimeout(t))) item.ask.reject(error);
+      return;
+    }
+    if (item.op === EFFECT_TELL || item.op === EFFECT_EMIT) {
+      this.recordDeadLetter({
+        type: 'dead_letter',
+        reason: error.code === 'STORE_UNAVAILABLE' ? 'store_failed' : 'stopped',
+        kind: cell.kind,
+        id: cell.id,
+        msg: item.value,
+        error: error.message,
+      });
+    }
+    // Reliable sends and confirmations need no notice: the outbox and redelivery cover them.
+  }
+
+  deadLetter(cell: ActorCell, reason: DeadLetterReason, env: Envelope, error?: unknown): void {
+    if (reason === 'gap') {
+      this.logger.debug({ actor: cell.key, from: env.from, seq: env.seq }, 'out-of-order reliable message dropped');
+      return;
+    }
+    const letter: DeadLetter = { type: 'dead_letter', reason, kind: cell.kind, id: cell.id, msg: env.msg };
+    if (error !== undefined) letter.error = error instanceof Error ? error.message : String(error);
+    this.recordDeadLetter(letter);
+  }
+
+  reload(cell: ActorCell): void {
+    this.load(cell);
+  }
+
+  stop(cell: ActorCell): void {
+    cell.markStopped();
+    this.evict(cell);
+    const error = new MailroomError('ACTOR_STOPPED');
+    for (const env of cell.drainMailbox()) this.refuse(cell.kind, cell.id, env, 'stopped', error);
+  }
+
+  escalate(cell: ActorCell, error: unknown, msg: unknown): void {
+    try {
+      this.onEscalate(error, { kind: cell.kind, id: cell.id }, msg);
+    } catch (guardianError) {
+      this.logger.error({ err: guardianError }, 'escalation handler threw');
+    }
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private onCommitSettled(error: MailroomError | null): void {
+    if (error) this.logger.warn({ err: error }, 'group commit failed; affected actors reverted to their last snapshot');
+    this.committer.flush();
+  }
+
+  private recordDeadLetter(letter: DeadLetter): void {
+    this.deadLetters++;
+    for (const listener of this.deadLetterListeners) {
+      try {
+        listener(letter);
+      } catch (error) {
+        this.logger.error({ err: error }, 'dead letter listener threw');
+      }
+    }
+    // Throttled: a poison flood must not turn into a log flood.
+    const now = this.clock.now();
+    if (now - this.deadLetterLogWindow >= 1_000) {
+      this.logger.warn(
+        { actor: `${letter.kind}:${letter.id}`, reason: letter.reason, error: letter.error, suppressed: this.deadLettersSuppressed },
+        'dead letter',
+      );
+      this.deadLetterLogWindow = now;
+      this.deadLettersSuppressed = 0;
+    } else {
+      this.deadLettersSuppressed++;
+    }
+  }
+
+  private armSweep(): void {
+    const finite = [...this.idleLists.values()].map((list) => list.idleMs).filter(Number.isFinite);
+    const interval = Math.max(50, Math.min(this.passivateAfterMs, ...finite) / 2);
+    this.sweepTimer = this.clock.setTimeout(() => {
+      this.sweep();
+      if (!this.stopping) this.armSweep();
+    }, interval);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * One heap drives every durable timer in the process. Deadlines live in actor state (and in the
+ * store's timer index); the heap only remembers when to wake which actor. Entries are validated by
+ * the actor when they fire, so cancelled or moved timers need no removal from the heap.
+ */
+import type { Clock, ClockTimer } from './clock.js';
+
+export interface HeapEntry {
+  at: number;
+  kind: string;
+  id: string;
+  name: string;
+}
+
+export class TimerHeap {
+  private readonly heap: HeapEntry[] = [];
+  /** What is armed per `kind\0id\0name`, so re-arming the same deadline adds nothing. */
+  private readonly armed = new Map<string, number>();
+  private wakeTimer: ClockTimer | null = null;
+  private wakeAt = Number.POSITIVE_INFINITY;
+  private stopped = false;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onDue: (entry: HeapEntry) => void,
+  ) {}
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  arm(kind: string, id: string, name: string, at: number): void {
+    if (this.stopped) return;
+    const key = `${kind}\0${id}\0${name}`;
+    if (this.armed.get(key) === at) return;
+    this.armed.set(key, at);
+    this.push({ at, kind, id, name });
+    this.rearm();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.wakeTimer) this.clock.clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
+  }
+
+  /** Fires everything due now; exposed so recovery can fire overdue timers without waiting a tick. */
+  fireDue(): void {
+    const now = this.clock.now();
+    for (;;) {
+      const top = this.heap[0];
+      if (!top || top.at > now) break;
+      this.pop();
+      const key = `${top.kind}\0${top.id}\0${top.name}`;
+      if (this.armed.get(key) === top.at) this.armed.delete(key);
+      this.onDue(top);
+    }
+    this.rearm();
+  }
+
+  private rearm(): void {
+    const top = this.heap[0];
+    if (this.stopped) return;
+    if (!top) {
+      if (this.wakeTimer) this.clock.clearTimeout(this.wakeTimer);
+      this.wakeTimer = null;
+      this.wakeAt = Number.POSITIVE_INFINITY;
+      return;
+    }
+    if (this.wakeTimer && this.wakeAt <= top.at) return;
+    if (this.wakeTimer) this.clock.clearTimeout(this.wakeTimer);
+    this.wakeAt = top.at;
+    this.wakeTimer = this.clock.setTimeout(
+      () => {
+        this.wakeTimer = null;
+        this.wakeAt = Number.POSITIVE_INFINITY;
+        this.fireDue();
+      },
+      Math.max(0, top.at - this.clock.now()),
+    );
+  }
+
+  private push(entry: HeapEntry): void {
+    const heap = this.heap;
+    heap.push(entry);
+    let i = heap.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (heap[parent]!.at <= entry.at) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = entry;
+  }
+
+  private pop(): void {
+    const heap = this.heap;
+    const last = heap.pop();
+    if (!last || heap.length === 0) return;
+    let i = 0;
+    const n = heap.length;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= n) break;
+      const right = left + 1;
+      const child = right < n && heap[right]!.at < heap[left]!.at ? right : left;
+      if (heap[child]!.at >= last.at) break;
+      heap[i] = heap[child]!;
+      i = child;
+    }
+    heap[i] = last;
+  }
+}

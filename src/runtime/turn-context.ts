@@ -1,0 +1,116 @@
+/**
+ * The context handed to `receive` for one message. It only records: timers, outbox entries and
+ * effects are drafted here and become real when the cell applies the turn's result.
+ */
+import { MailroomError } from '../errors.js';
+import type { ActorContext, ActorRef } from './actor.js';
+import { refKey } from './actor.js';
+import type { Effect } from './effects.js';
+import { EFFECT_EMIT, EFFECT_REPLY, EFFECT_REPLY_ERROR, EFFECT_SEND_RELIABLE, EFFECT_TELL, effect } from './effects.js';
+import type { Envelope } from './envelope.js';
+import type { ActorRecord, OutboxEntry, TimerEntry } from './store/snapshot-store.js';
+
+/** The runtime's own timer that redelivers unconfirmed outbox entries. */
+export const REDELIVER_TIMER = '__redeliver';
+
+export function parseRefKey(key: string): ActorRef {
+  const at = key.indexOf(':');
+  return { kind: key.slice(0, at), id: key.slice(at + 1) };
+}
+
+export class TurnContext<M> implements ActorContext<M> {
+  effects: Effect[] | null = null;
+  /** Drafts: null while untouched, so an unchanged turn allocates nothing. */
+  timers: Record<string, TimerEntry> | null = null;
+  outbox: OutboxEntry[] | null = null;
+  outSeq: Record<string, number> | null = null;
+  replied = false;
+  removeRequested = false;
+
+  constructor(
+    private readonly kind: string,
+    private readonly id: string,
+    private readonly rec: ActorRecord,
+    private readonly env: Envelope,
+    readonly now: number,
+    private readonly redeliverMs: number,
+  ) {}
+
+  get self(): ActorRef {
+    return { kind: this.kind, id: this.id };
+  }
+
+  get sender(): ActorRef | undefined {
+    return this.env.from === null ? undefined : parseRefKey(this.env.from);
+  }
+
+  get isAsk(): boolean {
+    return this.env.ask !== null;
+  }
+
+  tell(to: ActorRef, msg: unknown): void {
+    this.push(effect(EFFECT_TELL, to, msg));
+  }
+
+  tellReliably(to: ActorRef, msg: unknown): void {
+    const key = refKey(to);
+    this.outSeq ??= { ...this.rec.outSeq };
+    const seq = (this.outSeq[key] ?? 0) + 1;
+    this.outSeq[key] = seq;
+    const entry: OutboxEntry = { seq, to: [to.kind, to.id], msg };
+    this.outbox ??= this.rec.outbox ? [...this.rec.outbox] : [];
+    this.outbox.push(entry);
+    if (!this.hasTimer(REDELIVER_TIMER)) {
+      this.draftTimers()[REDELIVER_TIMER] = { at: this.now + this.redeliverMs, msg: null };
+    }
+    this.push(effect(EFFECT_SEND_RELIABLE, to, msg, null, seq));
+  }
+
+  reply(value: unknown): void {
+    if (!this.env.ask || this.replied) return;
+    this.replied = true;
+    this.push(effect(EFFECT_REPLY, null, value, this.env.ask));
+  }
+
+  replyError(error: Error): void {
+    if (!this.env.ask || this.replied) return;
+    this.replied = true;
+    const failure =
+      error instanceof MailroomError ? error : new MailroomError('ACTOR_FAILED', error.message, { cause: error });
+    this.push(effect(EFFECT_REPLY_ERROR, null, undefined, this.env.ask, 0, failure));
+  }
+
+  emit(event: unknown): void {
+    this.push(effect(EFFECT_EMIT, null, event));
+  }
+
+  setTimer(name: string, at: number, msg: M): void {
+    if (name === REDELIVER_TIMER) throw new Error(`timer name ${REDELIVER_TIMER} is reserved`);
+    this.draftTimers()[name] = { at, msg };
+  }
+
+  cancelTimer(name: string): void {
+    if (!this.hasTimer(name)) return;
+    delete this.draftTimers()[name];
+  }
+
+  hasTimer(name: string): boolean {
+    const timers = this.timers ?? this.rec.timers;
+    return timers !== null && Object.hasOwn(timers, name);
+  }
+
+  remove(): void {
+    this.removeRequested = true;
+  }
+
+  /** Makes the timer draft (copy-on-write from the record). */
+  draftTimers(): Record<string, TimerEntry> {
+    this.timers ??= { ...this.rec.timers };
+    return this.timers;
+  }
+
+  push(item: Effect): void {
+    this.effects ??= [];
+    this.effects.push(item);
+  }
+}
