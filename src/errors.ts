@@ -15,11 +15,25 @@ export const ERROR_CODES = {
   RATE_LIMITED: { status: 429, retryable: true, message: 'Rate limit exceeded' },
   STORE_UNAVAILABLE: { status: 503, retryable: true, message: 'The store is unreachable' },
   ASK_TIMEOUT: { status: 504, retryable: true, message: 'The actor did not answer in time' },
-  ACTOR_RESTARTED: { status: 503, retryable: true, message: 'The actor restarted before its change was durable' },
+  ACTOR_RESTARTED: {
+    status: 503,
+    retryable: true,
+    message: 'The actor restarted before its change was durable',
+  },
   ACTOR_STOPPED: { status: 503, retryable: true, message: 'The actor was stopped' },
   ACTOR_FAILED: { status: 500, retryable: false, message: 'The actor failed to handle the message' },
-  UNKNOWN_ACTOR_KIND: { status: 500, retryable: false, message: 'No actor logic is registered for this kind' },
+  UNKNOWN_ACTOR_KIND: {
+    status: 500,
+    retryable: false,
+    message: 'No actor logic is registered for this kind',
+  },
   SYSTEM_STOPPED: { status: 503, retryable: true, message: 'The actor system is shutting down' },
+  INVALID_STATE: {
+    status: 409,
+    retryable: false,
+    message: 'The resource is not in a state that allows this',
+  },
+  LEASE_STALE: { status: 409, retryable: false, message: 'The lease is not the current one for this job' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -76,7 +90,11 @@ export function toMailroomError(value: unknown): MailroomError {
 /** Rebuilds an error that crossed a thread or process boundary as a record. */
 export function fromErrorRecord(record: ErrorRecord): MailroomError {
   const code = record.code in ERROR_CODES ? record.code : 'INTERNAL';
-  const error = new MailroomError(code, record.message, record.details ? { details: record.details } : undefined);
+  const error = new MailroomError(
+    code,
+    record.message,
+    record.details ? { details: record.details } : undefined,
+  );
   if (record.stack) error.stack = record.stack;
   return error;
 }
