@@ -30,12 +30,16 @@ export interface CellHost {
   schedule(cell: ActorCell): void;
   markDirty(cell: ActorCell): void;
   armTimer(cell: ActorCell, name: string, at: number): void;
+  /** Arms the cell's timers again after a pause (a reverted turn may have consumed a firing). */
+  rearmTimersLater(cell: ActorCell): void;
   perform(cell: ActorCell, item: Effect): void;
   /** Drops an effect that will never run (its state was not made durable). */
   abandon(cell: ActorCell, item: Effect, error: MailroomError): void;
   deadLetter(cell: ActorCell, reason: DeadLetterReason, env: Envelope, error?: unknown): void;
   reload(cell: ActorCell): void;
   stop(cell: ActorCell): void;
+  /** Takes a stopped cell out of memory once the write it had in flight has settled. */
+  evictStopped(cell: ActorCell): void;
   escalate(cell: ActorCell, error: unknown, msg: unknown): void;
   busyChanged(delta: number): void;
 }
@@ -59,7 +63,11 @@ export class ActorCell implements Runnable {
   private committingRemoval = false;
   mailbox: Mailbox<Envelope> | null = null;
   private pending: Effect[] | null = null;
+  /** remove() was called and not yet committed; `rec` is already the fresh actor. */
   private removing = false;
+  private removedAtVersion = 0;
+  /** Index tags and timers a failed (possibly applied) write may have filed. */
+  private maybeWritten: Filed | null = null;
   private restartRequested = false;
   lastActive = 0;
   lruPrev: ActorCell | null = null;
@@ -166,7 +174,14 @@ export class ActorCell implements Runnable {
   }
 
   private invoke(env: Envelope, msg: unknown, firedTimer: string | null): void {
-    const ctx = new TurnContext<unknown>(this.kind, this.id, this.rec, env, this.host.now(), this.host.redeliverMs);
+    const ctx = new TurnContext<unknown>(
+      this.kind,
+      this.id,
+      this.rec,
+      env,
+      this.host.now(),
+      this.host.redeliverMs,
+    );
     if (firedTimer !== null) delete ctx.draftTimers()[firedTimer];
     let result: unknown;
     try {
@@ -175,7 +190,11 @@ export class ActorCell implements Runnable {
       this.fail(env, msg, error);
       return;
     }
-    if (result !== null && typeof result === 'object' && typeof (result as Promise<unknown>).then === 'function') {
+    if (
+      result !== null &&
+      typeof result === 'object' &&
+      typeof (result as Promise<unknown>).then === 'function'
+    ) {
       this.phase = PHASE_BUSY;
       this.host.busyChanged(1);
       (result as Promise<unknown>).then(
@@ -203,8 +222,22 @@ export class ActorCell implements Runnable {
       ctx.push(effect(EFFECT_CONFIRM, null, env.from, null, env.seq));
     }
     if (env.ask !== null && !ctx.replied) ctx.push(effect(EFFECT_REPLY, null, undefined, env.ask));
-    if (ctx.removeRequested) this.removing = true;
-    if (state !== rec.state || ctx.timers !== null || ctx.outbox !== null || inSeq !== rec.inSeq) {
+    if (ctx.removeRequested) {
+      // The actor's life is over: later turns see a fresh actor. Delivery bookkeeping survives, so
+      // reliable channels to and from this id keep their sequence numbers and unconfirmed messages.
+      const timers = ctx.timers === null ? rec.timers : ctx.timers;
+      const redeliver = timers?.[REDELIVER_TIMER];
+      this.rec = {
+        ...initialRecord(this.logic.initial(this.id)),
+        timers: redeliver ? { [REDELIVER_TIMER]: redeliver } : null,
+        outbox: ctx.outbox ?? rec.outbox,
+        outSeq: ctx.outSeq ?? rec.outSeq,
+        inSeq,
+      };
+      this.removing = true;
+      this.changed();
+      this.removedAtVersion = this.version;
+    } else if (state !== rec.state || ctx.timers !== null || ctx.outbox !== null || inSeq !== rec.inSeq) {
       this.rec = {
         state,
         timers: ctx.timers === null ? rec.timers : nonEmpty(ctx.timers),
@@ -216,11 +249,10 @@ export class ActorCell implements Runnable {
       };
       if (ctx.timers !== null) {
         for (const name in ctx.timers) {
-          if (rec.timers?.[name]?.at !== ctx.timers[name]!.at) this.host.armTimer(this, name, ctx.timers[name]!.at);
+          if (rec.timers?.[name]?.at !== ctx.timers[name]!.at)
+            this.host.armTimer(this, name, ctx.timers[name]!.at);
         }
       }
-      this.changed();
-    } else if (ctx.removeRequested) {
       this.changed();
     }
     if (ctx.effects !== null) this.queueEffects(ctx.effects);
@@ -248,7 +280,9 @@ export class ActorCell implements Runnable {
   private onConfirm(receiverKey: string, seq: number): void {
     const outbox = this.rec.outbox;
     if (!outbox) return;
-    const kept = outbox.filter((entry) => !(entry.seq <= seq && `${entry.to[0]}:${entry.to[1]}` === receiverKey));
+    const kept = outbox.filter(
+      (entry) => !(entry.seq <= seq && `${entry.to[0]}:${entry.to[1]}` === receiverKey),
+    );
     if (kept.length === outbox.length) return;
     let timers = this.rec.timers;
     if (kept.length === 0 && timers && Object.hasOwn(timers, REDELIVER_TIMER)) {
@@ -281,9 +315,13 @@ export class ActorCell implements Runnable {
     } catch {
       directive = 'stop';
     }
-    const failure = new MailroomError('ACTOR_FAILED', error instanceof Error ? error.message : String(error), {
-      cause: error,
-    });
+    const failure = new MailroomError(
+      'ACTOR_FAILED',
+      error instanceof Error ? error.message : String(error),
+      {
+        cause: error,
+      },
+    );
     switch (directive) {
       case 'resume':
         this.giveUp(env, 'resumed', failure);
@@ -322,6 +360,13 @@ export class ActorCell implements Runnable {
       this.changed();
       effects.push(effect(EFFECT_CONFIRM, null, env.from, null, env.seq));
     }
+    // A dead-lettered timer is done too: left in the record, it fired again on every activation
+    // and recovery (and, after a restart, from the heap entry that activation re-armed).
+    if (env.sys === SYS_TIMER && this.rec.timers?.[env.msg as string]?.at === env.timerAt) {
+      const { [env.msg as string]: _done, ...rest } = this.rec.timers;
+      this.rec = { ...this.rec, timers: nonEmpty(rest) };
+      this.changed();
+    }
     if (effects.length > 0) this.queueEffects(effects);
   }
 
@@ -340,7 +385,10 @@ export class ActorCell implements Runnable {
   markStopped(): void {
     this.phase = PHASE_STOPPED;
     const error = new MailroomError('ACTOR_STOPPED');
-    this.dropPending((item) => item.version > (this.isCommitting ? this.committingVersion : this.durableVersion), error);
+    this.dropPending(
+      (item) => item.version > (this.isCommitting ? this.committingVersion : this.durableVersion),
+      error,
+    );
   }
 
   private discardUndurable(error: MailroomError): void {
@@ -365,17 +413,19 @@ export class ActorCell implements Runnable {
     if (this.phase === PHASE_STOPPED || this.phase === PHASE_LOADING || !this.isDirty) return null;
     const before = this.durable;
     this.committingVersion = this.version;
-    if (this.removing) {
+    // Nothing happened since remove() and nothing is left to deliver: delete the snapshot. Otherwise
+    // the fresh actor's record replaces the old one, and the diff below drops the old index entries.
+    if (this.removing && this.version === this.removedAtVersion && this.rec.outbox === null) {
       this.committingRemoval = true;
       this.committingRec = null;
       return {
         kind: this.kind,
         id: this.id,
         record: null,
-        removeTags: before?.tags ?? [],
+        removeTags: union(before?.tags, this.maybeWritten?.tags),
         addTags: [],
         score: 0,
-        removeTimers: before?.timers ? Object.keys(before.timers) : [],
+        removeTimers: union(before?.timers ? Object.keys(before.timers) : [], this.maybeWritten?.timers),
         setTimers: [],
       };
     }
@@ -385,13 +435,15 @@ export class ActorCell implements Runnable {
     const rec: ActorRecord = { ...this.rec, tags, score };
     this.rec = rec;
     this.committingRec = rec;
-    const beforeTags = before?.tags ?? [];
-    const scoreChanged = before === null || before.score !== score;
+    const beforeTags = union(before?.tags, this.maybeWritten?.tags);
+    const scoreChanged = before === null || before.score !== score || this.maybeWritten !== null;
     const removeTimers: string[] = [];
     const setTimers: Array<readonly [string, number]> = [];
     const oldTimers = before?.timers ?? null;
     const newTimers = rec.timers;
-    if (oldTimers) for (const name in oldTimers) if (!newTimers || !Object.hasOwn(newTimers, name)) removeTimers.push(name);
+    for (const name of union(oldTimers ? Object.keys(oldTimers) : [], this.maybeWritten?.timers)) {
+      if (!newTimers || !Object.hasOwn(newTimers, name)) removeTimers.push(name);
+    }
     if (newTimers) {
       for (const name in newTimers) {
         const at = newTimers[name]!.at;
@@ -415,15 +467,13 @@ export class ActorCell implements Runnable {
     this.committingVersion = -1;
     if (this.committingRemoval) {
       this.committingRemoval = false;
-      // The snapshot is gone; the next message finds the actor as new.
+      // The snapshot is gone; `rec` already holds the fresh actor.
       this.durable = null;
-      if (this.version === committed) {
-        this.removing = false;
-        this.rec = initialRecord(this.logic.initial(this.id));
-      }
     } else {
       this.durable = this.committingRec;
     }
+    this.removing = false;
+    this.maybeWritten = null;
     this.committingRec = null;
     this.durableVersion = committed;
     this.releaseDurable();
@@ -432,14 +482,23 @@ export class ActorCell implements Runnable {
 
   commitFailed(error: MailroomError): void {
     this.committingVersion = -1;
+    // A write that timed out may still have landed: remember what it filed, so the next commit
+    // also clears those index entries and timers instead of trusting the older durable record.
+    if (this.committingRec) this.maybeWritten = mergeFiled(this.maybeWritten, this.committingRec);
     this.committingRec = null;
     this.committingRemoval = false;
     this.discardUndurable(error);
+    // A timer that fired in a reverted turn is back in the record but no longer in the heap, so it
+    // would wait for the next activation (for the outbox timer: redelivery stopped for good).
+    if (this.rec.timers) this.host.rearmTimersLater(this);
     this.afterCommitSettled();
   }
 
   private afterCommitSettled(): void {
-    if (this.phase === PHASE_STOPPED) return;
+    if (this.phase === PHASE_STOPPED) {
+      this.host.evictStopped(this);
+      return;
+    }
     if (this.restartRequested) {
       this.restartRequested = false;
       this.discardUndurable(new MailroomError('ACTOR_RESTARTED'));
@@ -465,6 +524,22 @@ export class ActorCell implements Runnable {
   drainMailbox(): Envelope[] {
     return this.mailbox ? this.mailbox.drain() : [];
   }
+}
+
+interface Filed {
+  tags: readonly string[];
+  timers: readonly string[];
+}
+
+function mergeFiled(previous: Filed | null, rec: ActorRecord): Filed {
+  const timers = rec.timers ? Object.keys(rec.timers) : [];
+  return { tags: union(previous?.tags, rec.tags), timers: union(previous?.timers, timers) };
+}
+
+function union(a: readonly string[] | undefined, b: readonly string[] | undefined): string[] {
+  if (!b || b.length === 0) return a ? [...a] : [];
+  if (!a || a.length === 0) return [...b];
+  return [...new Set([...a, ...b])];
 }
 
 function nonEmpty<T extends object>(value: T): T | null {

@@ -78,7 +78,8 @@ export class Scheduler {
           this.runQueue.push(runnable);
         }
         // Reading the clock costs; check it only every few hundred messages.
-        if ((budget & 0xff) < this.throughput && (performance.now() - started) * 1000 > this.turnMicros) break;
+        if ((budget & 0xff) < this.throughput && (performance.now() - started) * 1000 > this.turnMicros)
+          break;
       }
     } finally {
       this.inTurn = false;

@@ -15,7 +15,10 @@ export interface SupervisorStrategy {
   maxRetries: number;
 }
 
-export function strategy(decide: Directive | SupervisorStrategy['decide'], maxRetries = 3): SupervisorStrategy {
+export function strategy(
+  decide: Directive | SupervisorStrategy['decide'],
+  maxRetries = 3,
+): SupervisorStrategy {
   return { decide: typeof decide === 'function' ? decide : () => decide, maxRetries };
 }
 

@@ -30,12 +30,15 @@ import type { DeadLetter, DeadLetterReason } from './supervisor.js';
 import { TimerHeap } from './timers.js';
 import { parseRefKey } from './turn-context.js';
 
+/** Logic of any state and message types; `receive` is a method, so its parameters stay assignable. */
+export type AnyActorLogic = ActorLogic<unknown, unknown>;
+
 export interface SystemOptions {
   store: SnapshotStore;
   clock?: Clock;
   logger?: Logger;
   /** Logic per actor kind; more can be added with `register`. */
-  actors?: Record<string, ActorLogic<any, any>>;
+  actors?: Record<string, AnyActorLogic>;
   /** Idle time before an actor leaves memory (per-logic `passivateAfterMs` overrides). */
   passivateAfterMs?: number;
   askTimeoutMs?: number;
@@ -66,7 +69,7 @@ export interface SystemStats {
 }
 
 export interface ActorSystem {
-  register(kind: string, logic: ActorLogic<any, any>): void;
+  register(kind: string, logic: AnyActorLogic): void;
   ref(kind: string, id: string): ActorRef;
   tell(to: ActorRef, msg: unknown): void;
   /** Resolves with the actor's reply (or undefined) once the state it reports is durable. */
@@ -139,7 +142,8 @@ class System implements ActorSystem, CellHost {
     this.redeliverMs = options.redeliverMs ?? 2_000;
     this.onEscalate =
       options.onEscalate ??
-      ((error, ref) => this.logger.error({ err: error, actor: ref }, 'actor failure escalated; actor stopped'));
+      ((error, ref) =>
+        this.logger.error({ err: error, actor: ref }, 'actor failure escalated; actor stopped'));
     this.committer = new GroupCommit(this.store, (error) => this.onCommitSettled(error));
     this.scheduler = new Scheduler({ ...options.scheduler, afterTurn: () => this.committer.flush() });
     this.timers = new TimerHeap(this.clock, (entry) => {
@@ -152,12 +156,13 @@ class System implements ActorSystem, CellHost {
     this.armSweep();
   }
 
-  register(kind: string, logic: ActorLogic<any, any>): void {
+  register(kind: string, logic: AnyActorLogic): void {
     if (kind.includes(':')) throw new Error(`actor kind "${kind}" must not contain ':'`);
     if (this.logics.has(kind)) throw new Error(`actor kind "${kind}" is already registered`);
     this.logics.set(kind, logic as ActorLogic<unknown, unknown>);
     this.cells.set(kind, new Map());
-    const idleMs = logic.passivateAfterMs ?? (logic.ephemeral ? Number.POSITIVE_INFINITY : this.passivateAfterMs);
+    const idleMs =
+      logic.passivateAfterMs ?? (logic.ephemeral ? Number.POSITIVE_INFINITY : this.passivateAfterMs);
     this.idleLists.set(kind, new IdleList(idleMs));
   }
 
@@ -180,7 +185,9 @@ class System implements ActorSystem, CellHost {
       const timeoutMs = options?.timeoutMs ?? this.askTimeoutMs;
       handle.timer = this.clock.setTimeout(() => {
         if (settleAsk(handle, () => {})) {
-          handle.reject(new MailroomError('ASK_TIMEOUT', `${to.kind}:${to.id} did not answer within ${timeoutMs} ms`));
+          handle.reject(
+            new MailroomError('ASK_TIMEOUT', `${to.kind}:${to.id} did not answer within ${timeoutMs} ms`),
+          );
         }
       }, timeoutMs);
       this.deliver(to.kind, to.id, envelope(msg, handle));
@@ -217,7 +224,12 @@ class System implements ActorSystem, CellHost {
   idle(): Promise<void> {
     return new Promise((resolve) => {
       const check = () => {
-        if (this.scheduler.queuedCount === 0 && this.loading === 0 && this.busy === 0 && this.committer.idle) {
+        if (
+          this.scheduler.queuedCount === 0 &&
+          this.loading === 0 &&
+          this.busy === 0 &&
+          this.committer.idle
+        ) {
           resolve();
         } else {
           setImmediate(check);
@@ -282,7 +294,13 @@ class System implements ActorSystem, CellHost {
     }
     const cells = this.cells.get(kind);
     if (!cells) {
-      this.refuse(kind, id, env, 'unknown_kind', new MailroomError('UNKNOWN_ACTOR_KIND', `no actor kind "${kind}"`));
+      this.refuse(
+        kind,
+        id,
+        env,
+        'unknown_kind',
+        new MailroomError('UNKNOWN_ACTOR_KIND', `no actor kind "${kind}"`),
+      );
       return;
     }
     let cell = cells.get(id);
@@ -315,13 +333,24 @@ class System implements ActorSystem, CellHost {
         this.logger.warn({ err: cause, actor: cell.key }, 'actor activation failed: store unavailable');
         const error = new MailroomError('STORE_UNAVAILABLE', 'could not load actor state', { cause });
         this.evict(cell);
-        for (const env of cell.drainMailbox()) this.refuse(cell.kind, cell.id, env, 'store_failed', error);
+        for (const env of cell.drainMailbox()) {
+          // The heap has forgotten a firing it delivered; dropped here, the timer would wait for
+          // the actor's next activation. Tried again after a pause (see rearmTimersLater).
+          if (env.sys === SYS_TIMER) this.armLater(cell.kind, cell.id, env.msg as string, env.timerAt);
+          else this.refuse(cell.kind, cell.id, env, 'store_failed', error);
+        }
       },
     );
   }
 
   /** A message that cannot be delivered: asks fail, the rest become dead letters. */
-  private refuse(kind: string, id: string, env: Envelope, reason: DeadLetterReason, error: MailroomError): void {
+  private refuse(
+    kind: string,
+    id: string,
+    env: Envelope,
+    reason: DeadLetterReason,
+    error: MailroomError,
+  ): void {
     if (env.ask && settleAsk(env.ask, (t) => this.clock.clearTimeout(t))) env.ask.reject(error);
     // Reliable messages are redelivered by their sender; runtime bookkeeping is not user mail.
     if (env.from !== null || env.sys !== SYS_USER) return;
@@ -353,6 +382,20 @@ class System implements ActorSystem, CellHost {
 
   armTimer(cell: ActorCell, name: string, at: number): void {
     this.timers.arm(cell.kind, cell.id, name, at);
+  }
+
+  rearmTimersLater(cell: ActorCell): void {
+    // After a pause, not at once: an overdue timer re-armed now would fire, fail and re-arm in a
+    // tight loop for as long as the store is down. Heap entries that are still armed are not
+    // duplicated, and a firing that is no longer current is dropped by the actor as stale.
+    this.clock.setTimeout(() => {
+      const timers = cell.rec.timers;
+      if (timers) for (const name in timers) this.timers.arm(cell.kind, cell.id, name, timers[name]!.at);
+    }, this.redeliverMs);
+  }
+
+  private armLater(kind: string, id: string, name: string, at: number): void {
+    this.clock.setTimeout(() => this.timers.arm(kind, id, name, at), this.redeliverMs);
   }
 
   busyChanged(delta: number): void {
@@ -420,7 +463,10 @@ class System implements ActorSystem, CellHost {
 
   deadLetter(cell: ActorCell, reason: DeadLetterReason, env: Envelope, error?: unknown): void {
     if (reason === 'gap') {
-      this.logger.debug({ actor: cell.key, from: env.from, seq: env.seq }, 'out-of-order reliable message dropped');
+      this.logger.debug(
+        { actor: cell.key, from: env.from, seq: env.seq },
+        'out-of-order reliable message dropped',
+      );
       return;
     }
     const letter: DeadLetter = { type: 'dead_letter', reason, kind: cell.kind, id: cell.id, msg: env.msg };
@@ -434,9 +480,17 @@ class System implements ActorSystem, CellHost {
 
   stop(cell: ActorCell): void {
     cell.markStopped();
-    this.evict(cell);
     const error = new MailroomError('ACTOR_STOPPED');
     for (const env of cell.drainMailbox()) this.refuse(cell.kind, cell.id, env, 'stopped', error);
+    // With a write in flight, a new activation would load the older snapshot and later overwrite
+    // the acknowledged write; the stopped cell stays registered until the write settles.
+    if (!cell.isCommitting) this.evict(cell);
+  }
+
+  evictStopped(cell: ActorCell): void {
+    this.evict(cell);
+    // Messages that arrived after the stop reactivate the actor from the now-current snapshot.
+    for (const env of cell.drainMailbox()) this.deliver(cell.kind, cell.id, env);
   }
 
   escalate(cell: ActorCell, error: unknown, msg: unknown): void {
@@ -450,7 +504,11 @@ class System implements ActorSystem, CellHost {
   // ---- internals ------------------------------------------------------------------------------
 
   private onCommitSettled(error: MailroomError | null): void {
-    if (error) this.logger.warn({ err: error }, 'group commit failed; affected actors reverted to their last snapshot');
+    if (error)
+      this.logger.warn(
+        { err: error },
+        'group commit failed; affected actors reverted to their last snapshot',
+      );
     this.committer.flush();
   }
 
@@ -467,7 +525,12 @@ class System implements ActorSystem, CellHost {
     const now = this.clock.now();
     if (now - this.deadLetterLogWindow >= 1_000) {
       this.logger.warn(
-        { actor: `${letter.kind}:${letter.id}`, reason: letter.reason, error: letter.error, suppressed: this.deadLettersSuppressed },
+        {
+          actor: `${letter.kind}:${letter.id}`,
+          reason: letter.reason,
+          error: letter.error,
+          suppressed: this.deadLettersSuppressed,
+        },
         'dead letter',
       );
       this.deadLetterLogWindow = now;

@@ -6,7 +6,14 @@ import { MailroomError } from '../errors.js';
 import type { ActorContext, ActorRef } from './actor.js';
 import { refKey } from './actor.js';
 import type { Effect } from './effects.js';
-import { EFFECT_EMIT, EFFECT_REPLY, EFFECT_REPLY_ERROR, EFFECT_SEND_RELIABLE, EFFECT_TELL, effect } from './effects.js';
+import {
+  EFFECT_EMIT,
+  EFFECT_REPLY,
+  EFFECT_REPLY_ERROR,
+  EFFECT_SEND_RELIABLE,
+  EFFECT_TELL,
+  effect,
+} from './effects.js';
 import type { Envelope } from './envelope.js';
 import type { ActorRecord, OutboxEntry, TimerEntry } from './store/snapshot-store.js';
 
@@ -76,7 +83,9 @@ export class TurnContext<M> implements ActorContext<M> {
     if (!this.env.ask || this.replied) return;
     this.replied = true;
     const failure =
-      error instanceof MailroomError ? error : new MailroomError('ACTOR_FAILED', error.message, { cause: error });
+      error instanceof MailroomError
+        ? error
+        : new MailroomError('ACTOR_FAILED', error.message, { cause: error });
     this.push(effect(EFFECT_REPLY_ERROR, null, undefined, this.env.ask, 0, failure));
   }
 

@@ -45,7 +45,11 @@ describe('actor system on Redis', () => {
   it('reports STORE_UNAVAILABLE while Redis is down, then recovers without losing acknowledged state', async () => {
     const redis = await startThrowawayRedis();
     cleanups.push(() => redis.dispose());
-    const s = await createRedisStore({ url: redis.url, prefix: uniquePrefix('down'), commandTimeoutMs: 1_000 });
+    const s = await createRedisStore({
+      url: redis.url,
+      prefix: uniquePrefix('down'),
+      commandTimeoutMs: 1_000,
+    });
     cleanups.push(() => s.close());
     const system = createSystem({ store: s, actors: { ledger } });
     await system.ask({ kind: 'ledger', id: 'x' }, { type: 'set', value: 1, fireInMs: 60_000 });
@@ -59,7 +63,16 @@ describe('actor system on Redis', () => {
     // Persistence is off on the throwaway server, so a restart loses everything; what matters here
     // is that the failed write was never reported done and the system serves again.
     await redis.start();
-    await expect.poll(() => s.ping().then(() => true, () => false), { timeout: 5_000 }).toBe(true);
+    await expect
+      .poll(
+        () =>
+          s.ping().then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 5_000 },
+      )
+      .toBe(true);
     await system.ask({ kind: 'ledger', id: 'y' }, { type: 'set', value: 3, fireInMs: 60_000 });
     const state = await system.ask<LedgerState>({ kind: 'ledger', id: 'y' }, { type: 'get' });
     expect(state.value).toBe(3);
@@ -77,7 +90,9 @@ describe('actor system on Redis', () => {
     );
     const acked = new Map<string, number>();
     const lines = createInterface({ input: child.stdout! });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.once('exit', (_code, signal) => resolve(signal)),
+    );
     await new Promise<void>((resolve, reject) => {
       const timeout = setTimeout(() => reject(new Error(`only ${acked.size} acks before timeout`)), 15_000);
       lines.on('line', (line) => {

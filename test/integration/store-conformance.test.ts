@@ -9,11 +9,21 @@ import { createRedisStore, type RedisStore } from '../../src/runtime/store/redis
 import type { ActorRecord, CommitEntry, SnapshotStore } from '../../src/runtime/store/snapshot-store.js';
 import { uniquePrefix } from '../support/redis.js';
 
-function record(state: unknown, tags: string[] = [], score = 0, timers: ActorRecord['timers'] = null): ActorRecord {
+function record(
+  state: unknown,
+  tags: string[] = [],
+  score = 0,
+  timers: ActorRecord['timers'] = null,
+): ActorRecord {
   return { state, timers, outbox: null, outSeq: null, inSeq: null, tags, score };
 }
 
-function write(kind: string, id: string, rec: ActorRecord | null, extra: Partial<CommitEntry> = {}): CommitEntry {
+function write(
+  kind: string,
+  id: string,
+  rec: ActorRecord | null,
+  extra: Partial<CommitEntry> = {},
+): CommitEntry {
   return {
     kind,
     id,
@@ -93,9 +103,7 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
   });
 
   it('deleting a record removes its snapshot, tags and timers', async () => {
-    await store.commit([
-      write('job', 'j1', record('x', ['live'], 1), { setTimers: [['expire', 500]] }),
-    ]);
+    await store.commit([write('job', 'j1', record('x', ['live'], 1), { setTimers: [['expire', 500]] })]);
     await store.commit([write('job', 'j1', null, { removeTags: ['live'], removeTimers: ['expire'] })]);
     expect(await store.load('job', 'j1')).toBeUndefined();
     expect(await store.count('job', 'live')).toBe(0);
@@ -104,7 +112,8 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
 
   it('lists in score order with cursors that neither skip nor repeat across ties', async () => {
     const entries: CommitEntry[] = [];
-    for (let i = 0; i < 25; i++) entries.push(write('job', `j${String(i).padStart(2, '0')}`, record(i, ['all'], i % 4)));
+    for (let i = 0; i < 25; i++)
+      entries.push(write('job', `j${String(i).padStart(2, '0')}`, record(i, ['all'], i % 4)));
     await store.commit(entries);
     for (const descending of [false, true]) {
       const seen: string[] = [];
@@ -131,10 +140,17 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
 
   it('stores timers, moves and removes them, and loads those due by a time', async () => {
     await store.commit([
-      write('job', 'j1', record(1), { setTimers: [['retry', 300], ['expire', 900]] }),
+      write('job', 'j1', record(1), {
+        setTimers: [
+          ['retry', 300],
+          ['expire', 900],
+        ],
+      }),
       write('job', 'j2', record(2), { setTimers: [['retry', 100]] }),
     ]);
-    await store.commit([write('job', 'j1', record(1), { setTimers: [['retry', 50]], removeTimers: ['expire'] })]);
+    await store.commit([
+      write('job', 'j1', record(1), { setTimers: [['retry', 50]], removeTimers: ['expire'] }),
+    ]);
     expect(await store.loadTimers(200)).toEqual([
       { kind: 'job', id: 'j1', name: 'retry', at: 50 },
       { kind: 'job', id: 'j2', name: 'retry', at: 100 },

@@ -3,6 +3,7 @@
  * (actor state is an immutable value), so a commit costs a few map writes and no encoding.
  */
 import { MailroomError } from '../../errors.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
 import type {
   ActorRecord,
   CommitEntry,
@@ -11,7 +12,6 @@ import type {
   SnapshotStore,
   TimerRef,
 } from './snapshot-store.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
 
 export class MemoryStore implements SnapshotStore {
   readonly durable = false;
@@ -106,6 +106,9 @@ export class MemoryStore implements SnapshotStore {
   }
 
   private unavailable(): MailroomError {
-    return new MailroomError('STORE_UNAVAILABLE', this.closed ? 'the memory store is closed' : 'the store is unreachable');
+    return new MailroomError(
+      'STORE_UNAVAILABLE',
+      this.closed ? 'the memory store is closed' : 'the store is unreachable',
+    );
   }
 }

@@ -62,9 +62,15 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
     await client.connect();
   } catch (cause) {
     client.disconnect();
-    throw new MailroomError('STORE_UNAVAILABLE', `cannot connect to Redis at ${redactUrl(options.url)}`, { cause });
+    throw new MailroomError('STORE_UNAVAILABLE', `cannot connect to Redis at ${redactUrl(options.url)}`, {
+      cause,
+    });
   }
-  return new RedisStore(client, createKeys(options.prefix ?? 'mailroom:'), options.maxEntriesPerCall ?? 2_000);
+  return new RedisStore(
+    client,
+    createKeys(options.prefix ?? 'mailroom:'),
+    options.maxEntriesPerCall ?? 2_000,
+  );
 }
 
 export class RedisStore implements SnapshotStore {
@@ -122,7 +128,9 @@ export class RedisStore implements SnapshotStore {
 
   async loadTimers(until: number): Promise<TimerRef[]> {
     const max = Number.isFinite(until) ? String(until) : '+inf';
-    const reply = await this.call(() => this.client.zrangebyscore(this.keys.timers(), '-inf', max, 'WITHSCORES'));
+    const reply = await this.call(() =>
+      this.client.zrangebyscore(this.keys.timers(), '-inf', max, 'WITHSCORES'),
+    );
     const timers: TimerRef[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) {
       const member = parseTimerMember(reply[i]!);

@@ -1,0 +1,277 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ActorRef } from '../../src/runtime/actor.js';
+import { defineActor } from '../../src/runtime/actor.js';
+import { SimulatedClock } from '../../src/runtime/clock.js';
+import { MemoryStore } from '../../src/runtime/store/memory-store.js';
+import type { CommitEntry } from '../../src/runtime/store/snapshot-store.js';
+import { type ActorSystem, createSystem, type SystemOptions } from '../../src/runtime/system.js';
+import { ControlledStore } from './helpers.js';
+
+const T0 = 1_000_000;
+const REDELIVER = 2_000;
+
+type SenderMsg = { type: 'send'; to: string; value: string };
+type ReceiverMsg = { type: 'deliver'; value: string } | { type: 'read' };
+
+const sender = defineActor<{ sent: number }, SenderMsg>({
+  initial: () => ({ sent: 0 }),
+  receive(state, msg, ctx) {
+    ctx.tellReliably({ kind: 'receiver', id: msg.to }, { type: 'deliver', value: msg.value });
+    return { sent: state.sent + 1 };
+  },
+});
+
+/** Every call of the receiver's `receive` for a delivery, outside actor state (reverts cannot hide it). */
+let receiveCalls: Array<{ value: string; sender: ActorRef | undefined }> = [];
+
+const receiver = defineActor<{ got: string[] }, ReceiverMsg>({
+  initial: () => ({ got: [] }),
+  receive(state, msg, ctx) {
+    if (msg.type === 'read') {
+      ctx.reply(state.got);
+      return state;
+    }
+    receiveCalls.push({ value: msg.value, sender: ctx.sender });
+    ctx.emit({ received: msg.value });
+    return { got: [...state.got, msg.value] };
+  },
+});
+
+let systems: ActorSystem[] = [];
+
+afterEach(async () => {
+  for (const s of systems) await s.shutdown({ timeoutMs: 100 });
+  systems = [];
+  receiveCalls = [];
+});
+
+function start(options: Partial<SystemOptions> & { clock?: SimulatedClock; inner?: MemoryStore } = {}) {
+  const clock = options.clock ?? new SimulatedClock(T0);
+  const store = new ControlledStore(options.inner ?? new MemoryStore());
+  const system = createSystem({
+    redeliverMs: REDELIVER,
+    passivateAfterMs: 60_000,
+    ...options,
+    store,
+    clock,
+    actors: { sender, receiver },
+  });
+  systems.push(system);
+  const events: unknown[] = [];
+  system.onEvent((e) => events.push(e.event));
+  const s1 = system.ref('sender', 's1');
+  const send = (value: string, to = 'r1') => system.tell(s1, { type: 'send', to, value });
+  const read = (id = 'r1') => system.ask(system.ref('receiver', id), { type: 'read' });
+  return { system, clock, store, events, s1, send, read };
+}
+
+async function advance(system: ActorSystem, clock: SimulatedClock, ms: number): Promise<void> {
+  clock.advance(ms);
+  await system.idle();
+}
+
+const isReceiver = (entry: CommitEntry) => entry.kind === 'receiver';
+/** The sender's commit that empties its outbox (i.e. applies the confirmation). */
+const isSenderConfirmation = (entry: CommitEntry) =>
+  entry.kind === 'sender' && entry.record !== null && entry.record.outbox === null;
+
+describe('reliable delivery', () => {
+  it('delivers once, tells the receiver who sent it, and empties the outbox after confirmation', async () => {
+    const { system, clock, store, events, send, read } = start();
+    send('hello');
+    await system.idle();
+    await expect(read()).resolves.toEqual(['hello']);
+    expect(receiveCalls).toEqual([{ value: 'hello', sender: { kind: 'sender', id: 's1' } }]);
+    const senderRec = await store.load('sender', 's1');
+    expect(senderRec?.outbox).toBeNull();
+    expect(senderRec?.outSeq).toEqual({ 'receiver:r1': 1 });
+    expect(senderRec?.timers).toBeNull();
+    expect((await store.load('receiver', 'r1'))?.inSeq).toEqual({ 'sender:s1': 1 });
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
+    await advance(system, clock, REDELIVER * 5);
+    expect(receiveCalls).toHaveLength(1);
+    expect(events).toEqual([{ received: 'hello' }]);
+  });
+
+  it('keeps the message and a redelivery timer in the sender snapshot until confirmed', async () => {
+    const { system, store, send } = start();
+    store.failCommits(isReceiver, 100);
+    send('kept');
+    await system.idle();
+    const rec = await store.load('sender', 's1');
+    expect(rec?.outbox).toEqual([
+      { seq: 1, to: ['receiver', 'r1'], msg: { type: 'deliver', value: 'kept' } },
+    ]);
+    expect(rec?.timers).toEqual({ __redeliver: { at: T0 + REDELIVER, msg: null } });
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([
+      { kind: 'sender', id: 's1', name: '__redeliver', at: T0 + REDELIVER },
+    ]);
+  });
+
+  it('numbers messages per channel and delivers them in order', async () => {
+    const { system, store, send, read } = start();
+    send('a');
+    send('b');
+    send('c', 'r2');
+    send('d');
+    await system.idle();
+    await expect(read()).resolves.toEqual(['a', 'b', 'd']);
+    await expect(read('r2')).resolves.toEqual(['c']);
+    expect((await store.load('sender', 's1'))?.outSeq).toEqual({ 'receiver:r1': 3, 'receiver:r2': 1 });
+    expect((await store.load('receiver', 'r1'))?.inSeq).toEqual({ 'sender:s1': 3 });
+    expect((await store.load('sender', 's1'))?.outbox).toBeNull();
+  });
+
+  it('a confirmation removes only the entries of that receiver', async () => {
+    const { system, store, send, read } = start();
+    store.failCommits((entry) => entry.kind === 'receiver' && entry.id === 'r2', 100);
+    // one after the other: receivers handled in one turn share a group commit (and its failure)
+    send('to-r2', 'r2');
+    await system.idle();
+    send('to-r1');
+    await system.idle();
+    await expect(read()).resolves.toEqual(['to-r1']);
+    const rec = await store.load('sender', 's1');
+    expect(rec?.outbox).toEqual([
+      { seq: 1, to: ['receiver', 'r2'], msg: { type: 'deliver', value: 'to-r2' } },
+    ]);
+    expect(rec?.timers).toEqual({ __redeliver: { at: T0 + REDELIVER, msg: null } });
+  });
+
+  it('a redelivered duplicate is dropped by the receiver and confirmed again', async () => {
+    const { system, clock, store, events, send, read } = start();
+    // The receiver handles the message durably, but the sender fails to record the confirmation.
+    store.failCommits(isSenderConfirmation, 1);
+    send('once');
+    await system.idle();
+    expect(receiveCalls).toHaveLength(1);
+    expect((await store.load('sender', 's1'))?.outbox).toHaveLength(1);
+
+    await advance(system, clock, REDELIVER);
+    expect(receiveCalls).toHaveLength(1);
+    await expect(read()).resolves.toEqual(['once']);
+    expect(events).toEqual([{ received: 'once' }]);
+    const rec = await store.load('sender', 's1');
+    expect(rec?.outbox).toBeNull();
+    expect(rec?.timers).toBeNull();
+  });
+
+  it("when the receiver's commit fails, the sender redelivers after redeliverMs and it is applied once", async () => {
+    const { system, clock, store, events, send, read } = start();
+    store.failCommits(isReceiver, 1);
+    send('retry-me');
+    await system.idle();
+    expect(await store.load('receiver', 'r1')).toBeUndefined();
+    expect((await store.load('sender', 's1'))?.outbox).toHaveLength(1);
+    expect(events).toEqual([]);
+
+    await advance(system, clock, REDELIVER - 1);
+    expect(receiveCalls).toHaveLength(1);
+    await advance(system, clock, 1);
+    expect(receiveCalls).toHaveLength(2);
+    await expect(read()).resolves.toEqual(['retry-me']);
+    expect(events).toEqual([{ received: 'retry-me' }]);
+    expect((await store.load('receiver', 'r1'))?.state).toEqual({ got: ['retry-me'] });
+    expect((await store.load('sender', 's1'))?.outbox).toBeNull();
+
+    await advance(system, clock, REDELIVER * 5);
+    expect(receiveCalls).toHaveLength(2);
+  });
+
+  it('keeps redelivering every redeliverMs until the receiver succeeds', async () => {
+    const { system, clock, store, send, read } = start();
+    store.failCommits(isReceiver, 3);
+    send('stubborn');
+    await system.idle();
+    for (let i = 0; i < 3; i++) await advance(system, clock, REDELIVER);
+    expect(receiveCalls).toHaveLength(4);
+    await expect(read()).resolves.toEqual(['stubborn']);
+    expect((await store.load('sender', 's1'))?.outbox).toBeNull();
+  });
+
+  it('an out-of-order message is dropped and healed by redelivery in order', async () => {
+    const { system, clock, store, send, read } = start();
+    // The first message is lost on the way: the receiver cannot be loaded when it arrives.
+    store.failLoads('receiver', 'r1', 1);
+    send('first');
+    await system.idle();
+    expect(system.isResident(system.ref('receiver', 'r1'))).toBe(false);
+    send('second');
+    await system.idle();
+    // seq 2 arrived before seq 1: dropped, not applied
+    expect(receiveCalls).toEqual([]);
+    await expect(read()).resolves.toEqual([]);
+    expect((await store.load('sender', 's1'))?.outbox?.map((e) => e.seq)).toEqual([1, 2]);
+
+    await advance(system, clock, REDELIVER);
+    await expect(read()).resolves.toEqual(['first', 'second']);
+    expect(receiveCalls.map((c) => c.value)).toEqual(['first', 'second']);
+    expect((await store.load('sender', 's1'))?.outbox).toBeNull();
+  });
+
+  it('a passivated sender with a non-empty outbox is reactivated by its timer and redelivers', async () => {
+    const { system, clock, store, send, read, s1 } = start({ passivateAfterMs: 500 });
+    store.failCommits(isReceiver, 1);
+    send('later');
+    await system.idle();
+    await advance(system, clock, 500);
+    system.sweep();
+    expect(system.isResident(s1)).toBe(false);
+    await advance(system, clock, REDELIVER - 500);
+    await expect(read()).resolves.toEqual(['later']);
+    expect((await store.load('sender', 's1'))?.outbox).toBeNull();
+  });
+
+  it('a sender recreated in a new system on the same store redelivers after recover()', async () => {
+    const inner = new MemoryStore();
+    const first = start({ inner });
+    first.store.failCommits(isReceiver, 100);
+    first.send('survives');
+    await first.system.idle();
+    await first.system.shutdown();
+    expect((await inner.load('sender', 's1'))?.outbox).toHaveLength(1);
+
+    const clock = new SimulatedClock(T0 + 100);
+    const second = start({ inner, clock });
+    await expect(second.system.recover()).resolves.toEqual({ timers: 1 });
+    await second.system.idle();
+    await advance(second.system, clock, REDELIVER - 100);
+    await expect(second.read()).resolves.toEqual(['survives']);
+    expect((await inner.load('sender', 's1'))?.outbox).toBeNull();
+    await expect(inner.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
+    await advance(second.system, clock, REDELIVER * 3);
+    await expect(second.read()).resolves.toEqual(['survives']);
+  });
+
+  it('an overdue redelivery fires at once after recover() and is applied exactly once', async () => {
+    const inner = new MemoryStore();
+    const first = start({ inner });
+    first.store.failCommits(isReceiver, 100);
+    first.send('overdue');
+    await first.system.idle();
+    await first.system.shutdown();
+
+    const clock = new SimulatedClock(T0 + REDELIVER * 10);
+    const second = start({ inner, clock });
+    await second.system.recover();
+    await second.system.idle();
+    await expect(second.read()).resolves.toEqual(['overdue']);
+    await advance(second.system, clock, REDELIVER * 3);
+    expect(receiveCalls.filter((c) => c.value === 'overdue')).toHaveLength(2);
+    await expect(second.read()).resolves.toEqual(['overdue']);
+  });
+
+  it('redelivery goes on after the commit of a redelivery turn failed', async () => {
+    const { system, clock, store, send, read } = start();
+    store.failCommits(isReceiver, 1);
+    send('persistent');
+    await system.idle();
+    // The sender's redelivery turn (re-arming its timer) is not made durable.
+    store.failCommits((entry) => entry.kind === 'sender', 1);
+    await advance(system, clock, REDELIVER);
+    expect(receiveCalls).toHaveLength(1);
+    await advance(system, clock, REDELIVER * 3);
+    await expect(read()).resolves.toEqual(['persistent']);
+    expect((await store.load('sender', 's1'))?.outbox).toBeNull();
+  });
+});

@@ -1,0 +1,218 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineActor } from '../../src/runtime/actor.js';
+import { SimulatedClock } from '../../src/runtime/clock.js';
+import { IdleList } from '../../src/runtime/passivation.js';
+import { MemoryStore } from '../../src/runtime/store/memory-store.js';
+import { type ActorSystem, createSystem, type SystemOptions } from '../../src/runtime/system.js';
+import { ControlledStore, deferred, settle } from './helpers.js';
+
+type Msg = { type: 'inc' } | { type: 'get' } | { type: 'wait'; gate: Promise<void> };
+
+const counter = defineActor<number, Msg>({
+  initial: () => 0,
+  receive(state, msg, ctx) {
+    if (msg.type === 'get') {
+      ctx.reply(state);
+      return state;
+    }
+    if (msg.type === 'wait') return msg.gate.then(() => state + 100);
+    return state + 1;
+  },
+});
+
+const IDLE = 1_000;
+let system: ActorSystem | undefined;
+
+afterEach(async () => {
+  await system?.shutdown({ timeoutMs: 100 });
+  system = undefined;
+});
+
+function start(options: Partial<SystemOptions> = {}) {
+  const clock = new SimulatedClock();
+  const store = options.store ?? new MemoryStore();
+  system = createSystem({
+    passivateAfterMs: IDLE,
+    ...options,
+    store,
+    clock,
+    actors: { counter, ...options.actors },
+  });
+  return { system, clock, store };
+}
+
+describe('passivation', () => {
+  it('an idle actor leaves memory after passivateAfterMs', async () => {
+    const { system, clock } = start();
+    const ref = system.ref('counter', 'c1');
+    await system.ask(ref, { type: 'inc' });
+    clock.advance(IDLE - 1);
+    system.sweep();
+    expect(system.isResident(ref)).toBe(true);
+    clock.advance(1);
+    system.sweep();
+    expect(system.isResident(ref)).toBe(false);
+    expect(system.stats().resident).toBe(0);
+  });
+
+  it('the periodic sweep passivates without an explicit sweep() call', async () => {
+    const { system, clock } = start();
+    const ref = system.ref('counter', 'c1');
+    await system.ask(ref, { type: 'inc' });
+    clock.advance(IDLE * 2);
+    expect(system.isResident(ref)).toBe(false);
+  });
+
+  it('reactivation restores the state from the snapshot', async () => {
+    const { system, clock, store } = start();
+    const ref = system.ref('counter', 'c1');
+    system.tell(ref, { type: 'inc' });
+    system.tell(ref, { type: 'inc' });
+    await system.idle();
+    clock.advance(IDLE);
+    system.sweep();
+    expect(system.isResident(ref)).toBe(false);
+    expect((await store.load('counter', 'c1'))?.state).toBe(2);
+    await expect(system.ask(ref, { type: 'get' })).resolves.toBe(2);
+    expect(system.isResident(ref)).toBe(true);
+  });
+
+  it('an actor active within the idle period stays; the idle one goes', async () => {
+    const { system, clock } = start();
+    const idle = system.ref('counter', 'idle');
+    const active = system.ref('counter', 'active');
+    await system.ask(idle, { type: 'inc' });
+    await system.ask(active, { type: 'inc' });
+    clock.advance(IDLE / 2);
+    await system.ask(active, { type: 'inc' });
+    clock.advance(IDLE / 2);
+    system.sweep();
+    expect(system.isResident(idle)).toBe(false);
+    expect(system.isResident(active)).toBe(true);
+    clock.advance(IDLE / 2);
+    system.sweep();
+    expect(system.isResident(active)).toBe(false);
+  });
+
+  it('a busy actor (async turn in progress) is not passivated', async () => {
+    const { system, clock } = start();
+    const ref = system.ref('counter', 'c1');
+    const gate = deferred();
+    system.tell(ref, { type: 'wait', gate: gate.promise });
+    await settle();
+    clock.advance(IDLE * 3);
+    system.sweep();
+    expect(system.isResident(ref)).toBe(true);
+    gate.resolve();
+    await system.idle();
+    await expect(system.ask(ref, { type: 'get' })).resolves.toBe(100);
+  });
+
+  it('a dirty actor (write in flight) is not passivated and keeps its state', async () => {
+    const store = new ControlledStore();
+    const { system, clock } = start({ store });
+    const ref = system.ref('counter', 'c1');
+    await system.ask(ref, { type: 'inc' });
+    store.hold();
+    system.tell(ref, { type: 'inc' });
+    await settle();
+    clock.advance(IDLE * 3);
+    system.sweep();
+    expect(system.isResident(ref)).toBe(true);
+    store.release();
+    await system.idle();
+    expect((await store.load('counter', 'c1'))?.state).toBe(2);
+    clock.advance(IDLE);
+    system.sweep();
+    expect(system.isResident(ref)).toBe(false);
+    await expect(system.ask(ref, { type: 'get' })).resolves.toBe(2);
+  });
+
+  it('a per-logic passivateAfterMs overrides the system setting', async () => {
+    const quick = defineActor<number, Msg>({ ...counter, passivateAfterMs: 100 });
+    const { system, clock } = start({ actors: { quick } });
+    const fast = system.ref('quick', 'q');
+    const slow = system.ref('counter', 'c');
+    await system.ask(fast, { type: 'inc' });
+    await system.ask(slow, { type: 'inc' });
+    clock.advance(100);
+    system.sweep();
+    expect(system.isResident(fast)).toBe(false);
+    expect(system.isResident(slow)).toBe(true);
+  });
+
+  it('an actor that never changed state is passivated too and comes back with its initial state', async () => {
+    const { system, clock, store } = start();
+    const ref = system.ref('counter', 'c1');
+    await expect(system.ask(ref, { type: 'get' })).resolves.toBe(0);
+    expect(await store.load('counter', 'c1')).toBeUndefined();
+    clock.advance(IDLE);
+    system.sweep();
+    expect(system.isResident(ref)).toBe(false);
+    await expect(system.ask(ref, { type: 'get' })).resolves.toBe(0);
+  });
+});
+
+describe('IdleList', () => {
+  interface FakeCell {
+    id: string;
+    lastActive: number;
+    lruPrev: FakeCell | null;
+    lruNext: FakeCell | null;
+    lruMovedAt: number;
+  }
+
+  function cell(id: string, lastActive: number): FakeCell {
+    return { id, lastActive, lruPrev: null, lruNext: null, lruMovedAt: 0 };
+  }
+
+  // IdleList only touches the LRU fields, so plain objects stand in for cells.
+  type Cell = Parameters<IdleList['add']>[0];
+
+  it('evicts cells idle for idleMs and keeps the others', () => {
+    const list = new IdleList(100);
+    const a = cell('a', 0);
+    const b = cell('b', 50);
+    list.add(a as unknown as Cell, 0);
+    list.add(b as unknown as Cell, 50);
+    const evicted: string[] = [];
+    list.sweep(120, (c) => {
+      evicted.push((c as unknown as FakeCell).id);
+      list.remove(c);
+      return true;
+    });
+    expect(evicted).toEqual(['a']);
+    expect(list.size).toBe(1);
+  });
+
+  it('a cell that refuses eviction moves to the tail and is tried again later', () => {
+    const list = new IdleList(100);
+    const a = cell('a', 0);
+    list.add(a as unknown as Cell, 0);
+    let tries = 0;
+    list.sweep(200, () => {
+      tries++;
+      return false;
+    });
+    expect(tries).toBe(1);
+    expect(list.size).toBe(1);
+    list.sweep(300, (c) => {
+      tries++;
+      list.remove(c);
+      return true;
+    });
+    expect(tries).toBe(2);
+    expect(list.size).toBe(0);
+  });
+
+  it('an infinite idleMs never evicts', () => {
+    const list = new IdleList(Number.POSITIVE_INFINITY);
+    list.add(cell('a', 0) as unknown as Cell, 0);
+    let called = false;
+    list.sweep(1e12, () => {
+      called = true;
+      return true;
+    });
+    expect(called).toBe(false);
+  });
+});

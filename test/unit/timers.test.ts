@@ -1,0 +1,305 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineActor } from '../../src/runtime/actor.js';
+import { SimulatedClock } from '../../src/runtime/clock.js';
+import { MemoryStore } from '../../src/runtime/store/memory-store.js';
+import { type DeadLetter, strategy } from '../../src/runtime/supervisor.js';
+import {
+  type ActorSystem,
+  createSystem,
+  type SourcedEvent,
+  type SystemOptions,
+} from '../../src/runtime/system.js';
+import { rejectionCode } from './helpers.js';
+
+type Msg =
+  | { type: 'arm'; name: string; at: number; payload: string }
+  | { type: 'cancel'; name: string }
+  | { type: 'has'; name: string }
+  | { type: 'fired'; payload: string }
+  | { type: 'read' }
+  | { type: 'arm-reserved' }
+  | { type: 'arm-explode'; name: string; at: number }
+  | { type: 'explode' };
+
+interface State {
+  fired: Array<{ payload: string; now: number }>;
+}
+
+const alarm = defineActor<State, Msg>({
+  initial: () => ({ fired: [] }),
+  supervisor: strategy('resume'),
+  receive(state, msg, ctx) {
+    switch (msg.type) {
+      case 'arm':
+        ctx.setTimer(msg.name, msg.at, { type: 'fired', payload: msg.payload });
+        return state;
+      case 'cancel':
+        ctx.cancelTimer(msg.name);
+        return state;
+      case 'has':
+        ctx.reply(ctx.hasTimer(msg.name));
+        return state;
+      case 'fired':
+        ctx.emit({ fired: msg.payload, now: ctx.now });
+        return { fired: [...state.fired, { payload: msg.payload, now: ctx.now }] };
+      case 'read':
+        ctx.reply(state.fired.map((f) => f.payload));
+        return state;
+      case 'arm-reserved':
+        ctx.setTimer('__redeliver', ctx.now + 1, { type: 'fired', payload: 'never' });
+        return state;
+      case 'arm-explode':
+        ctx.setTimer(msg.name, msg.at, { type: 'explode' });
+        return state;
+      case 'explode':
+        throw new Error('timer handler failed');
+    }
+  },
+});
+
+/** The same logic under the restart directive, so a failing timer message becomes poison. */
+const fragile = defineActor<State, Msg>({ ...alarm, supervisor: strategy('restart', 2) });
+
+const T0 = 1_000_000;
+let systems: ActorSystem[] = [];
+
+afterEach(async () => {
+  for (const s of systems) await s.shutdown({ timeoutMs: 100 });
+  systems = [];
+});
+
+function start(options: Partial<SystemOptions> & { clock?: SimulatedClock; store?: MemoryStore } = {}) {
+  const clock = options.clock ?? new SimulatedClock(T0);
+  const store = options.store ?? new MemoryStore();
+  const system = createSystem({
+    passivateAfterMs: 60_000,
+    ...options,
+    store,
+    clock,
+    actors: { alarm, fragile },
+  });
+  systems.push(system);
+  const events: unknown[] = [];
+  system.onEvent((e: SourcedEvent) => events.push(e.event));
+  return { system, clock, store, events, ref: system.ref('alarm', 'a1') };
+}
+
+async function advance(system: ActorSystem, clock: SimulatedClock, ms: number): Promise<void> {
+  clock.advance(ms);
+  await system.idle();
+}
+
+describe('durable timers', () => {
+  it('deliver their message at the deadline, not before', async () => {
+    const { system, clock, events, ref } = start();
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 1_000, payload: 'p' });
+    await advance(system, clock, 999);
+    expect(events).toEqual([]);
+    await advance(system, clock, 1);
+    expect(events).toEqual([{ fired: 'p', now: T0 + 1_000 }]);
+    await advance(system, clock, 10_000);
+    expect(events).toHaveLength(1);
+  });
+
+  it('several timers of one actor fire in deadline order', async () => {
+    const { system, clock, ref } = start();
+    system.tell(ref, { type: 'arm', name: 'c', at: T0 + 300, payload: 'c' });
+    system.tell(ref, { type: 'arm', name: 'a', at: T0 + 100, payload: 'a' });
+    system.tell(ref, { type: 'arm', name: 'b', at: T0 + 200, payload: 'b' });
+    await system.idle();
+    await advance(system, clock, 150);
+    await expect(system.ask(ref, { type: 'read' })).resolves.toEqual(['a']);
+    await advance(system, clock, 1_000);
+    await expect(system.ask(ref, { type: 'read' })).resolves.toEqual(['a', 'b', 'c']);
+  });
+
+  it('hasTimer reports armed timers and forgets fired ones', async () => {
+    const { system, clock, ref } = start();
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 100, payload: 'p' });
+    await expect(system.ask(ref, { type: 'has', name: 't' })).resolves.toBe(true);
+    await expect(system.ask(ref, { type: 'has', name: 'other' })).resolves.toBe(false);
+    await advance(system, clock, 100);
+    await expect(system.ask(ref, { type: 'has', name: 't' })).resolves.toBe(false);
+  });
+
+  it('cancelTimer stops a timer from firing and removes it from the store', async () => {
+    const { system, clock, store, events, ref } = start();
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 1_000, payload: 'p' });
+    await system.ask(ref, { type: 'cancel', name: 't' });
+    await expect(system.ask(ref, { type: 'has', name: 't' })).resolves.toBe(false);
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
+    expect((await store.load('alarm', 'a1'))?.timers).toBeNull();
+    await advance(system, clock, 5_000);
+    expect(events).toEqual([]);
+  });
+
+  it('cancelling an unknown timer changes nothing', async () => {
+    const { system, store, ref } = start();
+    await system.ask(ref, { type: 'read' });
+    await system.ask(ref, { type: 'cancel', name: 'nope' });
+    expect(await store.load('alarm', 'a1')).toBeUndefined();
+  });
+
+  it('re-arming moves the deadline; the old firing is stale and ignored', async () => {
+    const { system, clock, store, events, ref } = start();
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 1_000, payload: 'first' });
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 3_000, payload: 'moved' });
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([
+      { kind: 'alarm', id: 'a1', name: 't', at: T0 + 3_000 },
+    ]);
+    await advance(system, clock, 1_000);
+    expect(events).toEqual([]);
+    await advance(system, clock, 2_000);
+    expect(events).toEqual([{ fired: 'moved', now: T0 + 3_000 }]);
+  });
+
+  it('re-arming to an earlier deadline fires early, once', async () => {
+    const { system, clock, events, ref } = start();
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 3_000, payload: 'late' });
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 500, payload: 'early' });
+    await advance(system, clock, 500);
+    expect(events).toEqual([{ fired: 'early', now: T0 + 500 }]);
+    await advance(system, clock, 5_000);
+    expect(events).toHaveLength(1);
+  });
+
+  it('are recorded in the store and removed after firing', async () => {
+    const { system, clock, store, ref } = start();
+    await system.ask(ref, { type: 'arm', name: 'x', at: T0 + 2_000, payload: 'x' });
+    await system.ask(ref, { type: 'arm', name: 'y', at: T0 + 1_000, payload: 'y' });
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([
+      { kind: 'alarm', id: 'a1', name: 'y', at: T0 + 1_000 },
+      { kind: 'alarm', id: 'a1', name: 'x', at: T0 + 2_000 },
+    ]);
+    expect((await store.load('alarm', 'a1'))?.timers).toEqual({
+      x: { at: T0 + 2_000, msg: { type: 'fired', payload: 'x' } },
+      y: { at: T0 + 1_000, msg: { type: 'fired', payload: 'y' } },
+    });
+    await advance(system, clock, 1_000);
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([
+      { kind: 'alarm', id: 'a1', name: 'x', at: T0 + 2_000 },
+    ]);
+    await advance(system, clock, 1_000);
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
+    expect((await store.load('alarm', 'a1'))?.timers).toBeNull();
+    expect((await store.load('alarm', 'a1'))?.state).toEqual({
+      fired: [
+        { payload: 'y', now: T0 + 1_000 },
+        { payload: 'x', now: T0 + 2_000 },
+      ],
+    });
+  });
+
+  it('fire after the actor was passivated', async () => {
+    const { system, clock, events, ref } = start({ passivateAfterMs: 1_000 });
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 10_000, payload: 'wake' });
+    await advance(system, clock, 1_000);
+    system.sweep();
+    expect(system.isResident(ref)).toBe(false);
+    await advance(system, clock, 9_000);
+    expect(events).toEqual([{ fired: 'wake', now: T0 + 10_000 }]);
+    await expect(system.ask(ref, { type: 'read' })).resolves.toEqual(['wake']);
+  });
+
+  it('an overdue timer fires exactly once in a new system after recover()', async () => {
+    const store = new MemoryStore();
+    const first = start({ store });
+    await first.system.ask(first.ref, { type: 'arm', name: 't', at: T0 + 1_000, payload: 'late' });
+    await first.system.shutdown();
+
+    const clock = new SimulatedClock(T0 + 5_000);
+    const second = start({ store, clock });
+    await expect(second.system.recover()).resolves.toEqual({ timers: 1 });
+    await second.system.idle();
+    expect(second.events).toEqual([{ fired: 'late', now: T0 + 5_000 }]);
+    await advance(second.system, clock, 60_000);
+    await advance(second.system, clock, 60_000);
+    expect(second.events).toHaveLength(1);
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
+    await expect(second.system.ask(second.ref, { type: 'read' })).resolves.toEqual(['late']);
+  });
+
+  it('a future timer fires at its deadline in a new system after recover()', async () => {
+    const store = new MemoryStore();
+    const first = start({ store });
+    await first.system.ask(first.ref, { type: 'arm', name: 't', at: T0 + 10_000, payload: 'later' });
+    await first.system.shutdown();
+
+    const clock = new SimulatedClock(T0 + 1_000);
+    const second = start({ store, clock });
+    await second.system.recover();
+    await second.system.idle();
+    expect(second.system.isResident(second.ref)).toBe(false);
+    await advance(second.system, clock, 8_999);
+    expect(second.events).toEqual([]);
+    await advance(second.system, clock, 1);
+    expect(second.events).toEqual([{ fired: 'later', now: T0 + 10_000 }]);
+  });
+
+  it('the runtime timer name is reserved', async () => {
+    const { system, ref } = start();
+    await expect(rejectionCode(system.ask(ref, { type: 'arm-reserved' }))).resolves.toBe('ACTOR_FAILED');
+  });
+
+  it('a timer whose firing turn failed to commit fires again once the store is back', async () => {
+    const { system, clock, store, events, ref } = start({ redeliverMs: 500 });
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 1_000, payload: 'p' });
+    store.failing = true;
+    await advance(system, clock, 1_000);
+    // the turn ran, but its result (timer gone, payload recorded, event) was never durable
+    expect(events).toEqual([]);
+    store.failing = false;
+    await expect(system.ask(ref, { type: 'has', name: 't' })).resolves.toBe(true);
+    await advance(system, clock, 500);
+    expect(events).toEqual([{ fired: 'p', now: T0 + 1_500 }]);
+    await expect(system.ask(ref, { type: 'read' })).resolves.toEqual(['p']);
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
+    await advance(system, clock, 10_000);
+    expect(events).toHaveLength(1);
+  });
+
+  it('a timer due while its passivated actor cannot be loaded fires once the store is back', async () => {
+    const { system, clock, store, events, ref } = start({ passivateAfterMs: 1_000, redeliverMs: 500 });
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 5_000, payload: 'p' });
+    await advance(system, clock, 1_000);
+    expect(system.isResident(ref)).toBe(false);
+    store.failing = true;
+    await advance(system, clock, 4_000);
+    expect(events).toEqual([]);
+    store.failing = false;
+    await advance(system, clock, 500);
+    expect(events).toEqual([{ fired: 'p', now: T0 + 5_500 }]);
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
+  });
+
+  it('a timer whose message is dead-lettered is removed and does not fire again', async () => {
+    const { system, clock, store, ref } = start({ passivateAfterMs: 1_000 });
+    const letters: DeadLetter[] = [];
+    system.onDeadLetter((letter) => letters.push(letter));
+    await system.ask(ref, { type: 'arm-explode', name: 'bad', at: T0 + 100 });
+    await advance(system, clock, 100);
+    expect(letters.map((l) => [l.reason, l.error])).toEqual([['resumed', 'timer handler failed']]);
+    await expect(system.ask(ref, { type: 'has', name: 'bad' })).resolves.toBe(false);
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
+    // passivate and reactivate: the timer must not come back
+    await advance(system, clock, 2_000);
+    expect(system.isResident(ref)).toBe(false);
+    await system.ask(ref, { type: 'read' });
+    await advance(system, clock, 1_000);
+    expect(letters).toHaveLength(1);
+  });
+
+  it('a poison timer message is removed after its retries and does not fire again', async () => {
+    const { system, clock, store } = start();
+    const ref = system.ref('fragile', 'f1');
+    const letters: DeadLetter[] = [];
+    system.onDeadLetter((letter) => letters.push(letter));
+    await system.ask(ref, { type: 'arm-explode', name: 'bad', at: T0 + 100 });
+    await advance(system, clock, 100);
+    expect(letters.map((l) => l.reason)).toEqual(['poison']);
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
+    await advance(system, clock, 1_000);
+    await advance(system, clock, 1_000);
+    expect(letters).toHaveLength(1);
+  });
+});
