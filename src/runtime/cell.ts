@@ -6,7 +6,14 @@
 import { MailroomError } from '../errors.js';
 import type { ActorLogic } from './actor.js';
 import type { Effect } from './effects.js';
-import { EFFECT_CONFIRM, EFFECT_REPLY, EFFECT_REPLY_ERROR, EFFECT_SEND_RELIABLE, effect } from './effects.js';
+import {
+  EFFECT_CONFIRM,
+  EFFECT_EMIT,
+  EFFECT_REPLY,
+  EFFECT_REPLY_ERROR,
+  EFFECT_SEND_RELIABLE,
+  effect,
+} from './effects.js';
 import type { Envelope } from './envelope.js';
 import { SYS_CONFIRM, SYS_TIMER } from './envelope.js';
 import type { Mailbox } from './mailbox.js';
@@ -61,6 +68,8 @@ export class ActorCell implements Runnable {
   committingVersion = -1;
   private committingRec: ActorRecord | null = null;
   private committingRemoval = false;
+  /** Emit effects whose events ride in the commit in flight; they get their log seq from it. */
+  private committingEvents: Effect[] | null = null;
   mailbox: Mailbox<Envelope> | null = null;
   private pending: Effect[] | null = null;
   /** remove() was called and not yet committed; `rec` is already the fresh actor. */
@@ -237,7 +246,13 @@ export class ActorCell implements Runnable {
       this.removing = true;
       this.changed();
       this.removedAtVersion = this.version;
-    } else if (state !== rec.state || ctx.timers !== null || ctx.outbox !== null || inSeq !== rec.inSeq) {
+    } else if (
+      state !== rec.state ||
+      ctx.timers !== null ||
+      ctx.outbox !== null ||
+      inSeq !== rec.inSeq ||
+      ctx.emitted
+    ) {
       this.rec = {
         state,
         timers: ctx.timers === null ? rec.timers : nonEmpty(ctx.timers),
@@ -413,6 +428,7 @@ export class ActorCell implements Runnable {
     if (this.phase === PHASE_STOPPED || this.phase === PHASE_LOADING || !this.isDirty) return null;
     const before = this.durable;
     this.committingVersion = this.version;
+    const events = this.collectEvents();
     // Nothing happened since remove() and nothing is left to deliver: delete the snapshot. Otherwise
     // the fresh actor's record replaces the old one, and the diff below drops the old index entries.
     if (this.removing && this.version === this.removedAtVersion && this.rec.outbox === null) {
@@ -427,6 +443,7 @@ export class ActorCell implements Runnable {
         score: 0,
         removeTimers: union(before?.timers ? Object.keys(before.timers) : [], this.maybeWritten?.timers),
         setTimers: [],
+        events,
       };
     }
     const index = this.logic.index ? this.logic.index(this.rec.state) : { live: true };
@@ -459,10 +476,34 @@ export class ActorCell implements Runnable {
       score,
       removeTimers,
       setTimers,
+      events,
     };
   }
 
-  commitSucceeded(): void {
+  /** Events emitted since the last write go into this one, so state and log change together. */
+  private collectEvents(): unknown[] {
+    if (!this.pending) return [];
+    let emits: Effect[] | null = null;
+    for (const item of this.pending) {
+      if (item.op !== EFFECT_EMIT || item.seq !== 0) continue;
+      emits ??= [];
+      emits.push(item);
+    }
+    this.committingEvents = emits;
+    return emits ? emits.map((item) => item.value) : [];
+  }
+
+  get committingEventCount(): number {
+    return this.committingEvents?.length ?? 0;
+  }
+
+  commitSucceeded(eventSeqs: readonly number[]): void {
+    if (this.committingEvents) {
+      this.committingEvents.forEach((item, i) => {
+        item.seq = eventSeqs[i] ?? 0;
+      });
+      this.committingEvents = null;
+    }
     const committed = this.committingVersion;
     this.committingVersion = -1;
     if (this.committingRemoval) {
@@ -482,6 +523,7 @@ export class ActorCell implements Runnable {
 
   commitFailed(error: MailroomError): void {
     this.committingVersion = -1;
+    this.committingEvents = null;
     // A write that timed out may still have landed: remember what it filed, so the next commit
     // also clears those index entries and timers instead of trusting the older durable record.
     if (this.committingRec) this.maybeWritten = mergeFiled(this.maybeWritten, this.committingRec);

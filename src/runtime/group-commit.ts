@@ -54,11 +54,16 @@ export class GroupCommit {
     if (entries.length === 0) return;
     this.inFlight = true;
     this.store.commit(entries).then(
-      () => {
+      (receipt) => {
         this.inFlight = false;
         this.stats.commits++;
         this.stats.writes += entries.length;
-        for (const cell of cells) cell.commitSucceeded();
+        let offset = 0;
+        for (const cell of cells) {
+          const count = cell.committingEventCount;
+          cell.commitSucceeded(count === 0 ? [] : receipt.eventSeqs.slice(offset, offset + count));
+          offset += count;
+        }
         this.onSettled(null);
       },
       (cause: unknown) => {

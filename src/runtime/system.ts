@@ -52,6 +52,8 @@ export interface SystemOptions {
 export interface SourcedEvent {
   source: ActorRef;
   event: unknown;
+  /** Position in the durable event log; 0 for events of ephemeral actors, which are not logged. */
+  seq: number;
 }
 
 export interface AskOptions {
@@ -414,7 +416,11 @@ class System implements ActorSystem, CellHost {
         if (item.ask && settleAsk(item.ask, (t) => this.clock.clearTimeout(t))) item.ask.reject(item.error!);
         return;
       case EFFECT_EMIT: {
-        const sourced: SourcedEvent = { source: { kind: cell.kind, id: cell.id }, event: item.value };
+        const sourced: SourcedEvent = {
+          source: { kind: cell.kind, id: cell.id },
+          event: item.value,
+          seq: item.seq,
+        };
         for (const listener of this.eventListeners) {
           try {
             listener(sourced);

@@ -33,6 +33,8 @@ export class TurnContext<M> implements ActorContext<M> {
   outSeq: Record<string, number> | null = null;
   replied = false;
   removeRequested = false;
+  /** An event was emitted: the turn must be written even if the state did not change. */
+  emitted = false;
 
   constructor(
     private readonly kind: string,
@@ -90,6 +92,7 @@ export class TurnContext<M> implements ActorContext<M> {
   }
 
   emit(event: unknown): void {
+    this.emitted = true;
     this.push(effect(EFFECT_EMIT, null, event));
   }
 

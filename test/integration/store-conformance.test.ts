@@ -33,6 +33,7 @@ function write(
     score: rec?.score ?? 0,
     removeTimers: [],
     setTimers: [],
+    events: [],
     ...extra,
   };
 }
@@ -164,6 +165,31 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     await store.commit(entries);
     expect(await store.count('job', 'live')).toBe(4_500);
     expect((await store.load('job', 'b4499'))?.state).toEqual({ i: 4499 });
+  });
+
+  it('appends events with contiguous seqs in entry order and reads them back after a seq', async () => {
+    const before = await store.eventLogInfo();
+    expect(before.lastSeq).toBe(0);
+    const first = await store.commit([
+      write('job', 'a', record(1), { events: [{ n: 1 }, { n: 2 }] }),
+      write('job', 'b', record(2), { events: [] }),
+      write('job', 'c', record(3), { events: [{ n: 3, nested: { ok: true } }] }),
+    ]);
+    expect(first.eventSeqs).toEqual([1, 2, 3]);
+    const second = await store.commit([write('job', 'a', record(4), { events: [{ n: 4 }] })]);
+    expect(second.eventSeqs).toEqual([4]);
+    expect(await store.readEvents(0, 10)).toEqual([
+      { seq: 1, event: { n: 1 } },
+      { seq: 2, event: { n: 2 } },
+      { seq: 3, event: { n: 3, nested: { ok: true } } },
+      { seq: 4, event: { n: 4 } },
+    ]);
+    expect(await store.readEvents(2, 1)).toEqual([{ seq: 3, event: { n: 3, nested: { ok: true } } }]);
+    expect(await store.readEvents(4, 10)).toEqual([]);
+    const info = await store.eventLogInfo();
+    expect(info).toMatchObject({ firstSeq: 1, lastSeq: 4 });
+    expect(info.epoch).toBe(before.epoch);
+    expect(info.epoch.length).toBeGreaterThan(0);
   });
 
   it('answers ping', async () => {

@@ -301,7 +301,7 @@ describe('effects wait for durability', () => {
     await system.idle();
     expect(asked).toEqual({ settled: true, value: 'done' });
     expect(events).toEqual([
-      { source: { kind: 'counter', id: 'c1' }, event: { type: 'incremented', count: 1 } },
+      { source: { kind: 'counter', id: 'c1' }, event: { type: 'incremented', count: 1 }, seq: 1 },
     ]);
     await expect(system.ask(sink, { type: 'read' })).resolves.toEqual(['count=1']);
     expect((await store.inner.load('counter', 'c1'))?.state).toEqual({ count: 1 });

@@ -116,11 +116,12 @@ describe('a write that fails after it may have landed', () => {
     // Applies the write, then reports failure: what a command timeout on a slow Redis looks like.
     const store: SnapshotStore = Object.assign(Object.create(inner) as MemoryStore, {
       commit: async (entries: readonly CommitEntry[]) => {
-        await inner.commit(entries);
+        const receipt = await inner.commit(entries);
         if (failNext) {
           failNext = false;
           throw new MailroomError('STORE_UNAVAILABLE', 'timed out');
         }
+        return receipt;
       },
     });
     system = createSystem({ store, clock: new SimulatedClock(), actors: { tagged } });

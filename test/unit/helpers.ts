@@ -7,8 +7,11 @@ import { MemoryStore } from '../../src/runtime/store/memory-store.js';
 import type {
   ActorRecord,
   CommitEntry,
+  CommitReceipt,
+  EventLogInfo,
   ListOptions,
   ListPage,
+  LoggedEvent,
   SnapshotStore,
   TimerRef,
 } from '../../src/runtime/store/snapshot-store.js';
@@ -93,7 +96,7 @@ export class ControlledStore implements SnapshotStore {
     return this.inner.load(kind, id);
   }
 
-  async commit(entries: readonly CommitEntry[]): Promise<void> {
+  async commit(entries: readonly CommitEntry[]): Promise<CommitReceipt> {
     if (this.gate) await this.gate.promise;
     const rule = this.commitFailures.find((r) => r.times > 0 && entries.some(r.test));
     if (rule) {
@@ -114,6 +117,14 @@ export class ControlledStore implements SnapshotStore {
 
   loadTimers(until: number): Promise<TimerRef[]> {
     return this.inner.loadTimers(until);
+  }
+
+  readEvents(afterSeq: number, limit: number): Promise<LoggedEvent[]> {
+    return this.inner.readEvents(afterSeq, limit);
+  }
+
+  eventLogInfo(): Promise<EventLogInfo> {
+    return this.inner.eventLogInfo();
   }
 
   ping(): Promise<void> {

@@ -8,6 +8,9 @@ export interface KeyBuilder {
   snapshot(kind: string, id: string): string;
   tag(kind: string, tag: string): string;
   timers(): string;
+  events(): string;
+  eventSeq(): string;
+  eventEpoch(): string;
   /** Timer set member: the actor and the timer's name, NUL-separated (ids may contain ':'). */
   timerMember(kind: string, id: string, name: string): string;
   timerMemberPrefix(kind: string, id: string): string;
@@ -19,6 +22,9 @@ export function createKeys(prefix: string): KeyBuilder {
     snapshot: (kind, id) => `${prefix}snap:{${kind}:${id}}`,
     tag: (kind, tag) => `${prefix}idx:${kind}:${tag}`,
     timers: () => `${prefix}timers`,
+    events: () => `${prefix}events`,
+    eventSeq: () => `${prefix}events:seq`,
+    eventEpoch: () => `${prefix}events:epoch`,
     timerMember: (kind, id, name) => `${kind}\0${id}\0${name}`,
     timerMemberPrefix: (kind, id) => `${kind}\0${id}\0`,
   };

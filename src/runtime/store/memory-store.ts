@@ -2,13 +2,18 @@
  * The embedded store: everything in this process, nothing durable. Records are kept by reference
  * (actor state is an immutable value), so a commit costs a few map writes and no encoding.
  */
+
+import { randomBytes } from 'node:crypto';
 import { MailroomError } from '../../errors.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type {
   ActorRecord,
   CommitEntry,
+  CommitReceipt,
+  EventLogInfo,
   ListOptions,
   ListPage,
+  LoggedEvent,
   SnapshotStore,
   TimerRef,
 } from './snapshot-store.js';
@@ -21,18 +26,31 @@ export class MemoryStore implements SnapshotStore {
   private readonly tags = new Map<string, Map<string, Map<string, number>>>();
   /** `kind\0id\0name` → timer */
   private readonly timers = new Map<string, TimerRef>();
+  /** The event log: a bounded ring, oldest first; the epoch changes with every store instance. */
+  private readonly events: LoggedEvent[] = [];
+  private eventsHead = 0;
+  private lastSeq = 0;
+  private readonly epoch = randomBytes(6).toString('hex');
   private closed = false;
   /** Lets tests simulate an unreachable store. */
   failing = false;
+
+  constructor(private readonly eventLogMaxLen = 100_000) {}
 
   load(kind: string, id: string): Promise<ActorRecord | undefined> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
     return Promise.resolve(this.records.get(`${kind}:${id}`));
   }
 
-  commit(entries: readonly CommitEntry[]): Promise<void> {
+  commit(entries: readonly CommitEntry[]): Promise<CommitReceipt> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
+    const eventSeqs: number[] = [];
     for (const entry of entries) {
+      for (const event of entry.events) {
+        this.lastSeq++;
+        this.events.push({ seq: this.lastSeq, event });
+        eventSeqs.push(this.lastSeq);
+      }
       const key = `${entry.kind}:${entry.id}`;
       if (entry.record === null) this.records.delete(key);
       else this.records.set(key, entry.record);
@@ -51,7 +69,33 @@ export class MemoryStore implements SnapshotStore {
         this.timers.set(`${entry.kind}\0${entry.id}\0${name}`, { kind: entry.kind, id: entry.id, name, at });
       }
     }
-    return Promise.resolve();
+    this.trimEvents();
+    return Promise.resolve({ eventSeqs });
+  }
+
+  readEvents(afterSeq: number, limit: number): Promise<LoggedEvent[]> {
+    if (this.failing || this.closed) return Promise.reject(this.unavailable());
+    const first = this.events[this.eventsHead];
+    if (!first) return Promise.resolve([]);
+    // Seqs are contiguous in the ring, so the start is an index computation, not a search.
+    const start = this.eventsHead + Math.max(0, afterSeq + 1 - first.seq);
+    return Promise.resolve(this.events.slice(start, start + limit));
+  }
+
+  eventLogInfo(): Promise<EventLogInfo> {
+    if (this.failing || this.closed) return Promise.reject(this.unavailable());
+    const first = this.events[this.eventsHead];
+    return Promise.resolve({ epoch: this.epoch, firstSeq: first ? first.seq : 0, lastSeq: this.lastSeq });
+  }
+
+  private trimEvents(): void {
+    const excess = this.events.length - this.eventsHead - this.eventLogMaxLen;
+    if (excess <= 0) return;
+    this.eventsHead += excess;
+    if (this.eventsHead > 4096 && this.eventsHead * 2 > this.events.length) {
+      this.events.splice(0, this.eventsHead);
+      this.eventsHead = 0;
+    }
   }
 
   list(kind: string, tag: string, options: ListOptions): Promise<ListPage> {

@@ -4,6 +4,7 @@
  * activations, and is set to fail fast when Redis is unreachable (no offline queue), so callers get
  * STORE_UNAVAILABLE at once instead of hanging.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
@@ -15,8 +16,11 @@ import { createKeys, parseTimerMember } from './keys.js';
 import type {
   ActorRecord,
   CommitEntry,
+  CommitReceipt,
+  EventLogInfo,
   ListOptions,
   ListPage,
+  LoggedEvent,
   SnapshotStore,
   TimerRef,
 } from './snapshot-store.js';
@@ -29,13 +33,19 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
   /** Entries per Lua call; larger batches are split and pipelined. */
   maxEntriesPerCall?: number;
+  /** Approximate number of events the log keeps (older ones are trimmed). */
+  eventLogMaxLen?: number;
 }
 
 /** Both directions use plain msgpack (no record extension), so any process can read any snapshot. */
 const packr = new Packr({ useRecords: false, moreTypes: false });
 
 interface StoreCommands {
-  mailroomCommit(numKeys: number, keys: string[], argv: Array<string | Buffer | number>): Promise<number>;
+  mailroomCommit(
+    numKeys: number,
+    keys: string[],
+    argv: Array<string | Buffer | number>,
+  ): Promise<[number, number]>;
   mailroomList(key: string, ...args: Array<string | number>): Promise<string[]>;
 }
 
@@ -66,11 +76,15 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
       cause,
     });
   }
-  return new RedisStore(
-    client,
-    createKeys(options.prefix ?? 'mailroom:'),
-    options.maxEntriesPerCall ?? 2_000,
-  );
+  const keys = createKeys(options.prefix ?? 'mailroom:');
+  // The epoch names this log's lineage: if the log is lost (flushed), a new epoch invalidates old cursors.
+  await client.set(keys.eventEpoch(), randomBytes(6).toString('hex'), 'NX');
+  const epoch = (await client.get(keys.eventEpoch()))!;
+  return new RedisStore(client, keys, {
+    maxEntriesPerCall: options.maxEntriesPerCall ?? 1_000,
+    eventLogMaxLen: options.eventLogMaxLen ?? 100_000,
+    epoch,
+  });
 }
 
 export class RedisStore implements SnapshotStore {
@@ -80,7 +94,7 @@ export class RedisStore implements SnapshotStore {
   constructor(
     readonly client: ScriptedRedis,
     readonly keys: KeyBuilder,
-    private readonly maxEntriesPerCall: number,
+    private readonly settings: { maxEntriesPerCall: number; eventLogMaxLen: number; epoch: string },
   ) {}
 
   async load(kind: string, id: string): Promise<ActorRecord | undefined> {
@@ -88,14 +102,51 @@ export class RedisStore implements SnapshotStore {
     return bytes ? (packr.unpack(bytes) as ActorRecord) : undefined;
   }
 
-  async commit(entries: readonly CommitEntry[]): Promise<void> {
-    const calls: Promise<number>[] = [];
-    for (let start = 0; start < entries.length; start += this.maxEntriesPerCall) {
-      const args = this.commitArgs(entries, start, Math.min(entries.length, start + this.maxEntriesPerCall));
+  async commit(entries: readonly CommitEntry[]): Promise<CommitReceipt> {
+    const calls: Promise<[number, number]>[] = [];
+    const eventCounts: number[] = [];
+    const step = this.settings.maxEntriesPerCall;
+    for (let start = 0; start < entries.length; start += step) {
+      const end = Math.min(entries.length, start + step);
+      const args = this.commitArgs(entries, start, end);
+      let events = 0;
+      for (let i = start; i < end; i++) events += entries[i]!.events.length;
+      eventCounts.push(events);
       // ioredis flattens array arguments, which avoids spreading tens of thousands of values.
       calls.push(this.client.mailroomCommit(args.keys.length, args.keys, args.argv));
     }
-    await this.call(() => Promise.all(calls));
+    const replies = await this.call(() => Promise.all(calls));
+    // Within one script call the seqs are contiguous; calls may interleave with other writers.
+    const eventSeqs: number[] = [];
+    replies.forEach(([, firstSeq], call) => {
+      for (let i = 0; i < eventCounts[call]!; i++) eventSeqs.push(firstSeq + i);
+    });
+    return { eventSeqs };
+  }
+
+  async readEvents(afterSeq: number, limit: number): Promise<LoggedEvent[]> {
+    const reply = await this.call(() =>
+      this.client.xrangeBuffer(this.keys.events(), `(${afterSeq}-0`, '+', 'COUNT', limit),
+    );
+    return reply.map(([id, fields]) => ({
+      seq: Number.parseInt(id.toString(), 10),
+      event: packr.unpack(fields[1]!),
+    }));
+  }
+
+  async eventLogInfo(): Promise<EventLogInfo> {
+    const [first, last] = await this.call(() =>
+      Promise.all([
+        this.client.xrange(this.keys.events(), '-', '+', 'COUNT', 1),
+        this.client.get(this.keys.eventSeq()),
+      ]),
+    );
+    const firstId = first[0]?.[0];
+    return {
+      epoch: this.settings.epoch,
+      firstSeq: firstId ? Number.parseInt(firstId, 10) : 0,
+      lastSeq: last ? Number(last) : 0,
+    };
   }
 
   async list(kind: string, tag: string, options: ListOptions): Promise<ListPage> {
@@ -152,8 +203,8 @@ export class RedisStore implements SnapshotStore {
   }
 
   private commitArgs(entries: readonly CommitEntry[], from: number, to: number) {
-    const keys: string[] = [this.keys.timers()];
-    const argv: Array<string | Buffer | number> = [to - from];
+    const keys: string[] = [this.keys.timers(), this.keys.events(), this.keys.eventSeq()];
+    const argv: Array<string | Buffer | number> = [to - from, this.settings.eventLogMaxLen];
     for (let i = from; i < to; i++) {
       const entry = entries[i]!;
       keys.push(this.keys.snapshot(entry.kind, entry.id));
@@ -171,6 +222,8 @@ export class RedisStore implements SnapshotStore {
         entry.setTimers.length,
       );
       for (const [name, at] of entry.setTimers) argv.push(name, at);
+      argv.push(entry.events.length);
+      for (const event of entry.events) argv.push(packr.pack(event));
     }
     return { keys, argv };
   }

@@ -48,6 +48,27 @@ export interface CommitEntry {
   score: number;
   removeTimers: readonly string[];
   setTimers: ReadonlyArray<readonly [name: string, at: number]>;
+  /** Appended to the event log in the same atomic write as the record. */
+  events: readonly unknown[];
+}
+
+/** What a commit reports back: the log position of every appended event, in entry order. */
+export interface CommitReceipt {
+  eventSeqs: number[];
+}
+
+export interface LoggedEvent {
+  seq: number;
+  event: unknown;
+}
+
+/** The event log's identity and extent. A new epoch means older cursors are meaningless. */
+export interface EventLogInfo {
+  epoch: string;
+  /** Oldest seq still kept (0 when empty). */
+  firstSeq: number;
+  /** Newest seq assigned (0 when nothing was ever appended). */
+  lastSeq: number;
 }
 
 export interface ListOptions {
@@ -69,7 +90,10 @@ export interface SnapshotStore {
   readonly name: string;
   load(kind: string, id: string): Promise<ActorRecord | undefined>;
   /** Applies every entry; resolves only when all are durable, rejects if any may not be. */
-  commit(entries: readonly CommitEntry[]): Promise<void>;
+  commit(entries: readonly CommitEntry[]): Promise<CommitReceipt>;
+  /** Logged events with `seq > afterSeq`, oldest first, at most `limit`. */
+  readEvents(afterSeq: number, limit: number): Promise<LoggedEvent[]>;
+  eventLogInfo(): Promise<EventLogInfo>;
   list(kind: string, tag: string, options: ListOptions): Promise<ListPage>;
   count(kind: string, tag: string): Promise<number>;
   /** Every durable timer with `at <= until`, earliest first. */
