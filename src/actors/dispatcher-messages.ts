@@ -1,0 +1,35 @@
+/**
+ * Messages to the dispatcher. Kept apart from its logic so job and workflow actors can speak to it
+ * without importing it.
+ */
+import type { ActorRef } from '../runtime/actor.js';
+import type { Assignment, WorkerInfo } from './executors/executor.js';
+import type { NeededResources } from './requirements.js';
+
+export const DISPATCHER_KIND = 'dispatcher';
+export const DISPATCHER: ActorRef = { kind: DISPATCHER_KIND, id: 'main' };
+
+export type DispatcherMsg =
+  | {
+      type: 'enqueue';
+      jobId: string;
+      jobType: string;
+      priority: number;
+      enqueuedAt: number;
+      needs: NeededResources;
+    }
+  | { type: 'lease_accepted'; assignment: Assignment }
+  | { type: 'lease_refused'; jobId: string; lease: string }
+  | { type: 'execution_ended'; jobId: string; jobType: string; lease: string; workerId: string | null }
+  | { type: 'cancel_execution'; jobId: string; lease: string; reason: string }
+  | { type: 'worker_joined'; worker: WorkerInfo }
+  | { type: 'worker_slots'; workerId: string; slots: number }
+  | { type: 'worker_left'; workerId: string }
+  | { type: 'tick' }
+  | { type: 'stats' };
+
+export interface DispatcherStats {
+  queued: Record<string, number>;
+  running: Record<string, number>;
+  workers: number;
+}

@@ -1,0 +1,303 @@
+/**
+ * The dispatcher: per-type priority queues (higher first, FIFO within a priority), capability
+ * matching, credit-based assignment to workers with free slots, per-type concurrency and rate
+ * limits, and round-robin fairness across types. It is ephemeral: after a restart its queues are
+ * rebuilt from the store's indexes (pending and running jobs are told to `requeue`).
+ *
+ * Its effects on executors are port calls (start, cancel); everything else goes through messages.
+ */
+import type { ActorContext } from '../runtime/actor.js';
+import { defineActor } from '../runtime/actor.js';
+import type { DispatcherMsg, DispatcherStats } from './dispatcher-messages.js';
+import type { ExecutionSink, Executor, WorkerInfo } from './executors/executor.js';
+import { newLease } from './ids.js';
+import type { JobMsg } from './job.js';
+import { jobRef } from './job.js';
+import type { NeededResources } from './requirements.js';
+import { workerSatisfies } from './requirements.js';
+import { type QueueEntry, TypeQueue } from './type-queue.js';
+
+export interface DispatchTypeLimits {
+  name: string;
+  /** `builtin` for in-process handlers, `remote` for WebSocket workers, else the adapter's name. */
+  executor: string;
+  concurrency?: number;
+  rate?: number;
+}
+
+export interface DispatcherOptions {
+  types: readonly DispatchTypeLimits[];
+  executors: Readonly<Record<string, Executor>>;
+  /** Where executors report progress and results (to the job actors, by system tell). */
+  sink: ExecutionSink;
+  /** Jobs the in-process builtin executor runs at once. */
+  builtinSlots: number;
+  /** A lease the job has not accepted within this time is given up and the job requeued. */
+  leaseAckTimeoutMs?: number;
+}
+
+interface Worker extends WorkerInfo {
+  executor: Executor;
+  running: number;
+  /** Round-robin position over `types`, for fairness between types. */
+  nextType: number;
+}
+
+interface Lease {
+  entry: QueueEntry;
+  workerId: string;
+  accepted: boolean;
+  issuedAt: number;
+}
+
+interface RateBucket {
+  tokens: number;
+  capacity: number;
+  perMs: number;
+  updatedAt: number;
+}
+
+export interface DispatcherState {
+  queues: Map<string, TypeQueue>;
+  workers: Map<string, Worker>;
+  leases: Map<string, Lease>;
+  running: Map<string, number>;
+  rates: Map<string, RateBucket>;
+  tickAt: number;
+}
+
+type Ctx = ActorContext<DispatcherMsg>;
+
+export function createDispatcherLogic(options: DispatcherOptions) {
+  const limits = new Map(options.types.map((type) => [type.name, type]));
+  const leaseAckTimeoutMs = options.leaseAckTimeoutMs ?? 30_000;
+
+  function initial(): DispatcherState {
+    const state: DispatcherState = {
+      queues: new Map(),
+      workers: new Map(),
+      leases: new Map(),
+      running: new Map(),
+      rates: new Map(),
+      tickAt: Number.POSITIVE_INFINITY,
+    };
+    const builtinTypes = options.types.filter((type) => type.executor === 'builtin').map((type) => type.name);
+    const builtin = options.executors.builtin;
+    if (builtin && builtinTypes.length > 0) {
+      addWorker(
+        state,
+        {
+          id: 'builtin',
+          name: 'builtin',
+          types: builtinTypes,
+          gpuMemoryGb: 0,
+          labels: [],
+          slots: options.builtinSlots,
+        },
+        builtin,
+      );
+    }
+    for (const type of options.types) {
+      if (type.executor === 'builtin' || type.executor === 'remote') continue;
+      const executor = options.executors[type.executor];
+      if (!executor) continue;
+      const id = `executor:${type.executor}`;
+      const existing = state.workers.get(id);
+      if (existing) existing.types = [...existing.types, type.name];
+      else
+        addWorker(
+          state,
+          {
+            id,
+            name: type.executor,
+            types: [type.name],
+            gpuMemoryGb: 0,
+            labels: [],
+            slots: options.builtinSlots,
+          },
+          executor,
+        );
+    }
+    return state;
+  }
+
+  function receive(state: DispatcherState, msg: DispatcherMsg, ctx: Ctx): DispatcherState {
+    switch (msg.type) {
+      case 'enqueue':
+        queueFor(state, msg.jobType).push(msg.jobId, msg.priority, msg.enqueuedAt, msg.needs);
+        break;
+      case 'lease_accepted': {
+        const lease = state.leases.get(msg.assignment.lease);
+        if (!lease) break;
+        lease.accepted = true;
+        const worker = state.workers.get(lease.workerId);
+        if (!worker) {
+          ctx.tell(jobRef(msg.assignment.jobId), {
+            type: 'lease_lost',
+            lease: msg.assignment.lease,
+          } satisfies JobMsg);
+          break;
+        }
+        worker.executor.start(msg.assignment, options.sink);
+        return state;
+      }
+      case 'lease_refused':
+      case 'execution_ended':
+        endLease(state, msg.lease);
+        break;
+      case 'cancel_execution': {
+        const lease = state.leases.get(msg.lease);
+        const worker = lease ? state.workers.get(lease.workerId) : undefined;
+        if (lease && worker)
+          worker.executor.cancel({ jobId: msg.jobId, lease: msg.lease, workerId: worker.id }, msg.reason);
+        return state;
+      }
+      case 'worker_joined': {
+        const executor = options.executors.remote;
+        if (executor) addWorker(state, msg.worker, executor);
+        break;
+      }
+      case 'worker_slots': {
+        const worker = state.workers.get(msg.workerId);
+        if (worker) worker.slots = msg.slots;
+        break;
+      }
+      case 'worker_left':
+        removeWorker(state, msg.workerId, ctx);
+        break;
+      case 'tick':
+        state.tickAt = Number.POSITIVE_INFINITY;
+        expireUnacceptedLeases(state, ctx.now);
+        break;
+      case 'stats':
+        ctx.reply(stats(state));
+        return state;
+    }
+    dispatch(state, ctx);
+    return state;
+  }
+
+  function dispatch(state: DispatcherState, ctx: Ctx): void {
+    let wakeAt = Number.POSITIVE_INFINITY;
+    for (const worker of state.workers.values()) {
+      while (worker.running < worker.slots) {
+        const picked = pick(state, worker, ctx.now);
+        if (picked.entry === null) {
+          wakeAt = Math.min(wakeAt, picked.wakeAt);
+          break;
+        }
+        grant(state, worker, picked.entry, ctx);
+      }
+    }
+    if (state.leases.size > 0) {
+      for (const lease of state.leases.values()) {
+        if (!lease.accepted) wakeAt = Math.min(wakeAt, lease.issuedAt + leaseAckTimeoutMs);
+      }
+    }
+    if (wakeAt < state.tickAt) {
+      state.tickAt = wakeAt;
+      ctx.setTimer('tick', wakeAt, { type: 'tick' });
+    }
+  }
+
+  /** The next job this worker may run, visiting its types round-robin. */
+  function pick(
+    state: DispatcherState,
+    worker: Worker,
+    now: number,
+  ): { entry: QueueEntry | null; wakeAt: number } {
+    let wakeAt = Number.POSITIVE_INFINITY;
+    const count = worker.types.length;
+    for (let step = 0; step < count; step++) {
+      const type = worker.types[(worker.nextType + step) % count]!;
+      const queue = state.queues.get(type);
+      if (!queue || queue.size === 0) continue;
+      const limit = limits.get(type);
+      if (limit?.concurrency !== undefined && (state.running.get(type) ?? 0) >= limit.concurrency) continue;
+      if (limit?.rate !== undefined) {
+        const bucket = rateBucket(state, type, limit.rate, now);
+        if (bucket.tokens < 1) {
+          wakeAt = Math.min(wakeAt, now + Math.ceil((1 - bucket.tokens) / bucket.perMs));
+          continue;
+        }
+      }
+      const entry = queue.takeFirst((needs: NeededResources) => workerSatisfies(needs, worker));
+      if (!entry) continue;
+      worker.nextType = (worker.nextType + step + 1) % count;
+      if (limit?.rate !== undefined) rateBucket(state, type, limit.rate, now).tokens -= 1;
+      return { entry, wakeAt };
+    }
+    return { entry: null, wakeAt };
+  }
+
+  function grant(state: DispatcherState, worker: Worker, entry: QueueEntry, ctx: Ctx): void {
+    const token = newLease();
+    worker.running++;
+    state.running.set(entry.jobType, (state.running.get(entry.jobType) ?? 0) + 1);
+    state.leases.set(token, { entry, workerId: worker.id, accepted: false, issuedAt: ctx.now });
+    ctx.tell(jobRef(entry.jobId), { type: 'lease', lease: token, workerId: worker.id } satisfies JobMsg);
+  }
+
+  function endLease(state: DispatcherState, token: string): Lease | undefined {
+    const lease = state.leases.get(token);
+    if (!lease) return undefined;
+    state.leases.delete(token);
+    const worker = state.workers.get(lease.workerId);
+    if (worker) worker.running--;
+    const type = lease.entry.jobType;
+    state.running.set(type, Math.max(0, (state.running.get(type) ?? 1) - 1));
+    return lease;
+  }
+
+  function removeWorker(state: DispatcherState, workerId: string, ctx: Ctx): void {
+    if (!state.workers.delete(workerId)) return;
+    for (const [token, lease] of [...state.leases]) {
+      if (lease.workerId !== workerId) continue;
+      endLease(state, token);
+      // The job decides: if it is still running on this lease it goes back to pending and re-enqueues.
+      ctx.tell(jobRef(lease.entry.jobId), { type: 'lease_lost', lease: token } satisfies JobMsg);
+    }
+  }
+
+  function expireUnacceptedLeases(state: DispatcherState, now: number): void {
+    for (const [token, lease] of [...state.leases]) {
+      if (lease.accepted || now - lease.issuedAt < leaseAckTimeoutMs) continue;
+      endLease(state, token);
+      const entry = lease.entry;
+      queueFor(state, entry.jobType).push(entry.jobId, entry.priority, entry.enqueuedAt, entry.needs);
+    }
+  }
+
+  function queueFor(state: DispatcherState, type: string): TypeQueue {
+    let queue = state.queues.get(type);
+    if (!queue) {
+      queue = new TypeQueue(type);
+      state.queues.set(type, queue);
+    }
+    return queue;
+  }
+
+  return defineActor<DispatcherState, DispatcherMsg>({ initial, receive, ephemeral: true });
+}
+
+function addWorker(state: DispatcherState, info: WorkerInfo, executor: Executor): void {
+  state.workers.set(info.id, { ...info, executor, running: 0, nextType: 0 });
+}
+
+function rateBucket(state: DispatcherState, type: string, rate: number, now: number): RateBucket {
+  let bucket = state.rates.get(type);
+  if (!bucket) {
+    const capacity = Math.max(1, rate);
+    bucket = { tokens: capacity, capacity, perMs: rate / 1000, updatedAt: now };
+    state.rates.set(type, bucket);
+  }
+  bucket.tokens = Math.min(bucket.capacity, bucket.tokens + (now - bucket.updatedAt) * bucket.perMs);
+  bucket.updatedAt = now;
+  return bucket;
+}
+
+function stats(state: DispatcherState): DispatcherStats {
+  const queued: Record<string, number> = {};
+  for (const [type, queue] of state.queues) queued[type] = queue.size;
+  return { queued, running: Object.fromEntries(state.running), workers: state.workers.size };
+}

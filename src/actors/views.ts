@@ -1,0 +1,56 @@
+/**
+ * The public shapes of jobs and workflows (what HTTP, WebSocket and the SDK return), built from
+ * actor state in exactly one place each.
+ */
+import { isoTime } from '../schemas/common.js';
+import type { JobView } from '../schemas/job.js';
+import type { WorkflowView } from '../schemas/workflow.js';
+import type { JobState } from './job.js';
+import { buildStepDetails, totalCost, type WorkflowState } from './workflow.js';
+
+export function jobView(job: JobState): JobView {
+  return {
+    id: job.id,
+    type: job.type,
+    status: job.status,
+    priority: job.priority,
+    progress: job.progress,
+    attempts: job.attempts,
+    max_attempts: job.maxAttempts,
+    input: job.input,
+    output: job.output,
+    error: job.error,
+    cost: job.cost,
+    worker_id: job.workerId,
+    workflow_id: job.workflowId,
+    step: job.step,
+    idempotency_key: job.idempotencyKey,
+    metadata: job.metadata,
+    run_at: isoTime(job.runAt),
+    created_at: isoTime(job.createdAt)!,
+    started_at: isoTime(job.startedAt),
+    completed_at: isoTime(job.completedAt),
+  };
+}
+
+export function workflowView(wf: WorkflowState): WorkflowView {
+  const completed = wf.steps.filter((step) => step.status === 'completed').length;
+  return {
+    id: wf.id,
+    name: wf.name,
+    definition: wf.definition,
+    version: wf.version,
+    status: wf.status,
+    on_failure: wf.onFailure,
+    total_steps: wf.steps.length,
+    completed_steps: completed,
+    progress_percentage: wf.steps.length === 0 ? 0 : Math.round((completed / wf.steps.length) * 100),
+    cost: totalCost(wf),
+    input: wf.input,
+    step_details: buildStepDetails(wf),
+    idempotency_key: wf.idempotencyKey,
+    metadata: wf.metadata,
+    created_at: isoTime(wf.createdAt)!,
+    completed_at: isoTime(wf.completedAt),
+  };
+}

@@ -1,0 +1,435 @@
+/**
+ * The workflow actor: a DAG of step jobs. It creates every step's job up front (waiting, or
+ * pending for roots), releases a step once all its dependencies completed (resolving templates
+ * then), applies `on_failure`, and emits exactly one terminal event per run with `step_details`.
+ * Everything it tells its jobs, and everything they tell it back, travels reliably.
+ */
+import { MailroomError } from '../errors.js';
+import type { ActorContext, ActorRef } from '../runtime/actor.js';
+import { defineActor } from '../runtime/actor.js';
+import type { JobError } from '../schemas/common.js';
+import type { EventDraft } from '../schemas/events.js';
+import type { JobStatus } from '../schemas/job.js';
+import { isTerminalJobStatus } from '../schemas/job.js';
+import type { OnFailure, StepSpec, WorkflowStatus } from '../schemas/workflow.js';
+import { descendants, type PlannedStep } from './dag.js';
+import { eventId } from './ids.js';
+import type { JobMsg } from './job.js';
+import { jobRef } from './job.js';
+import type { JobFactory } from './job-factory.js';
+import { resolveTemplates, TemplateError } from './templates.js';
+import type { StepFinished, WorkflowMsg as StepMsg } from './workflow-messages.js';
+
+export interface StepState {
+  index: number;
+  name: string;
+  dependsOn: number[];
+  spec: StepSpec;
+  jobId: string;
+  status: JobStatus;
+  attempts: number;
+  output: unknown;
+  error: JobError | null;
+  cost: number | null;
+  startedAt: number | null;
+  completedAt: number | null;
+}
+
+export interface WorkflowState {
+  id: string;
+  name: string;
+  definition: string | null;
+  version: number | null;
+  status: WorkflowStatus;
+  onFailure: OnFailure;
+  input: unknown;
+  steps: StepState[];
+  webhookUrl: string | null;
+  idempotencyKey: string | null;
+  metadata: Record<string, unknown> | null;
+  traceId: string | null;
+  createdAt: number;
+  completedAt: number | null;
+}
+
+export interface NewWorkflow {
+  id: string;
+  name: string;
+  definition: string | null;
+  version: number | null;
+  onFailure: OnFailure;
+  input: unknown;
+  steps: StepSpec[];
+  plan: PlannedStep[];
+  webhookUrl: string | null;
+  idempotencyKey: string | null;
+  metadata: Record<string, unknown> | null;
+  traceId: string | null;
+  createdAt: number;
+}
+
+export type WorkflowMsg =
+  | StepMsg
+  | { type: 'create'; workflow: NewWorkflow }
+  | { type: 'get' }
+  | { type: 'cancel'; reason?: string }
+  | { type: 'retry' }
+  | { type: 'expire' };
+
+export const WORKFLOW_KIND = 'workflow';
+
+export function workflowRef(id: string): ActorRef {
+  return { kind: WORKFLOW_KIND, id };
+}
+
+export function stepJobId(workflowId: string, index: number): string {
+  return `${workflowId}-${index}`;
+}
+
+export interface WorkflowLogicOptions {
+  factory: JobFactory;
+  retentionMs: number;
+}
+
+type Ctx = ActorContext<WorkflowMsg>;
+type Workflow = WorkflowState | null;
+
+const TERMINAL: ReadonlySet<WorkflowStatus> = new Set(['completed', 'failed', 'cancelled']);
+
+export function createWorkflowLogic(options: WorkflowLogicOptions) {
+  const { factory } = options;
+
+  function create(existing: Workflow, spec: NewWorkflow, ctx: Ctx): Workflow {
+    if (existing) {
+      ctx.reply(existing);
+      return existing;
+    }
+    const steps: StepState[] = spec.steps.map((step, index) => ({
+      index,
+      name: spec.plan[index]!.name,
+      dependsOn: spec.plan[index]!.dependsOn,
+      spec: step,
+      jobId: stepJobId(spec.id, index),
+      status: 'waiting',
+      attempts: 0,
+      output: null,
+      error: null,
+      cost: null,
+      startedAt: null,
+      completedAt: null,
+    }));
+    let wf: WorkflowState = {
+      id: spec.id,
+      name: spec.name,
+      definition: spec.definition,
+      version: spec.version,
+      status: 'running',
+      onFailure: spec.onFailure,
+      input: spec.input === undefined ? null : spec.input,
+      steps,
+      webhookUrl: spec.webhookUrl,
+      idempotencyKey: spec.idempotencyKey,
+      metadata: spec.metadata,
+      traceId: spec.traceId,
+      createdAt: spec.createdAt,
+      completedAt: null,
+    };
+    emit(ctx, wf, { type: 'workflow_submitted', total_steps: steps.length });
+    // Every step's job exists from the start (so it can be listed and fetched); roots are released at once.
+    for (const step of steps) {
+      const job = factory.build({
+        id: step.jobId,
+        type: step.spec.type,
+        options: step.spec,
+        input: step.dependsOn.length === 0 ? null : step.spec.input,
+        waiting: true,
+        workflowId: wf.id,
+        step: step.index,
+        traceId: wf.traceId,
+        now: ctx.now,
+      });
+      ctx.tellReliably(jobRef(step.jobId), { type: 'create', job } satisfies JobMsg);
+    }
+    wf = releaseReady(wf, ctx);
+    ctx.reply(wf);
+    return wf;
+  }
+
+  /** Releases every waiting step whose dependencies all completed; a template that cannot resolve fails the step. */
+  function releaseReady(wf: WorkflowState, ctx: Ctx): WorkflowState {
+    if (TERMINAL.has(wf.status)) return wf;
+    let steps = wf.steps;
+    const failures: number[] = [];
+    for (const step of wf.steps) {
+      if (step.status !== 'waiting') continue;
+      if (!step.dependsOn.every((dep) => steps[dep]!.status === 'completed')) continue;
+      let input: unknown;
+      try {
+        input = resolveTemplates(step.spec.input, { input: wf.input, outputs: outputsByName(steps) });
+      } catch (error) {
+        if (!(error instanceof TemplateError)) throw error;
+        const failure: JobError = { code: 'TEMPLATE_UNRESOLVED', message: error.message, retryable: false };
+        ctx.tellReliably(jobRef(step.jobId), { type: 'unresolvable', error: failure } satisfies JobMsg);
+        steps = replaceStep(steps, step.index, { status: 'failed', error: failure, completedAt: ctx.now });
+        failures.push(step.index);
+        continue;
+      }
+      const problems = factory.validateInput(step.spec.type, input);
+      if (problems.length > 0) {
+        const failure: JobError = {
+          code: 'VALIDATION_FAILED',
+          message: `resolved input is invalid: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
+          retryable: false,
+        };
+        ctx.tellReliably(jobRef(step.jobId), { type: 'unresolvable', error: failure } satisfies JobMsg);
+        steps = replaceStep(steps, step.index, { status: 'failed', error: failure, completedAt: ctx.now });
+        failures.push(step.index);
+        continue;
+      }
+      const needs = factory.needsFor(step.spec.type, input, step.spec.requirements);
+      ctx.tellReliably(jobRef(step.jobId), { type: 'release', input, needs } satisfies JobMsg);
+      steps = replaceStep(steps, step.index, { status: 'pending' });
+    }
+    let next = steps === wf.steps ? wf : { ...wf, steps };
+    for (const index of failures) next = applyFailurePolicy(next, index, ctx);
+    return settle(next, ctx);
+  }
+
+  function stepFinished(wf: WorkflowState, msg: StepFinished, ctx: Ctx): WorkflowState {
+    const step = wf.steps[msg.step];
+    if (!step) return wf;
+    const outcome: Partial<StepState> = {
+      status: msg.status,
+      output: msg.output,
+      error: msg.error,
+      cost: msg.cost,
+      attempts: msg.attempts,
+      startedAt: msg.startedAt,
+      completedAt: msg.completedAt,
+    };
+    // After the run ended, late results still update the step's details but not the outcome.
+    if (TERMINAL.has(wf.status) || isTerminalJobStatus(step.status)) {
+      if (msg.status === 'completed' && step.status !== 'completed') {
+        return { ...wf, steps: replaceStep(wf.steps, step.index, outcome) };
+      }
+      return wf;
+    }
+    let next: WorkflowState = { ...wf, steps: replaceStep(wf.steps, step.index, outcome) };
+    if (msg.status === 'completed') {
+      const completed = next.steps.filter((s) => s.status === 'completed').length;
+      emit(ctx, next, {
+        type: 'workflow_step_completed',
+        step_index: step.index,
+        step_name: step.name,
+        job_id: step.jobId,
+        completed_steps: completed,
+        total_steps: next.steps.length,
+      });
+      return releaseReady(next, ctx);
+    }
+    next = applyFailurePolicy(next, step.index, ctx);
+    return settle(next, ctx);
+  }
+
+  /** A failed (or externally cancelled) step: fail_fast cancels the rest; continue cancels only what depended on it. */
+  function applyFailurePolicy(wf: WorkflowState, failed: number, ctx: Ctx): WorkflowState {
+    const doomed =
+      wf.onFailure === 'fail_fast'
+        ? new Set(wf.steps.map((s) => s.index))
+        : descendants(
+            wf.steps.map((s) => ({ index: s.index, name: s.name, dependsOn: s.dependsOn })),
+            failed,
+          );
+    let steps = wf.steps;
+    for (const index of doomed) {
+      const step = steps[index]!;
+      if (index === failed || isTerminalJobStatus(step.status)) continue;
+      ctx.tellReliably(jobRef(step.jobId), {
+        type: 'cancel',
+        reason: `workflow step "${wf.steps[failed]!.name}" failed`,
+      } satisfies JobMsg);
+      steps = replaceStep(steps, index, { status: 'cancelled', completedAt: ctx.now });
+    }
+    return steps === wf.steps ? wf : { ...wf, steps };
+  }
+
+  /** Ends the run once every step is terminal: exactly one terminal event. */
+  function settle(wf: WorkflowState, ctx: Ctx): WorkflowState {
+    if (TERMINAL.has(wf.status)) return wf;
+    if (!wf.steps.every((step) => isTerminalJobStatus(step.status))) return wf;
+    const failedStep =
+      wf.steps.find((step) => step.status === 'failed') ??
+      wf.steps.find((step) => step.status === 'cancelled');
+    const next: WorkflowState = { ...wf, status: failedStep ? 'failed' : 'completed', completedAt: ctx.now };
+    ctx.setTimer('expire', ctx.now + options.retentionMs, { type: 'expire' });
+    const details = buildStepDetails(next);
+    const cost = totalCost(next);
+    if (failedStep) {
+      const error: JobError = failedStep.error ?? {
+        code: 'STEP_CANCELLED',
+        message: `step "${failedStep.name}" was cancelled`,
+        retryable: true,
+      };
+      emit(ctx, next, { type: 'workflow_failed', step_details: details, cost, error });
+    } else {
+      emit(ctx, next, { type: 'workflow_completed', step_details: details, cost });
+    }
+    return next;
+  }
+
+  function cancel(wf: WorkflowState, reason: string | null, ctx: Ctx): WorkflowState {
+    if (TERMINAL.has(wf.status)) {
+      ctx.replyError(new MailroomError('INVALID_STATE', `cannot cancel workflow in status: ${wf.status}`));
+      return wf;
+    }
+    let steps = wf.steps;
+    for (const step of wf.steps) {
+      if (isTerminalJobStatus(step.status)) continue;
+      ctx.tellReliably(jobRef(step.jobId), {
+        type: 'cancel',
+        reason: reason ?? 'workflow cancelled',
+      } satisfies JobMsg);
+      steps = replaceStep(steps, step.index, { status: 'cancelled', completedAt: ctx.now });
+    }
+    const next: WorkflowState = { ...wf, steps, status: 'cancelled', completedAt: ctx.now };
+    ctx.setTimer('expire', ctx.now + options.retentionMs, { type: 'expire' });
+    emit(ctx, next, {
+      type: 'workflow_cancelled',
+      step_details: buildStepDetails(next),
+      cost: totalCost(next),
+      reason,
+    });
+    ctx.reply(next);
+    return next;
+  }
+
+  /** Re-runs only failed and never-run steps; completed steps keep their outputs. */
+  function retry(wf: WorkflowState, ctx: Ctx): WorkflowState {
+    if (wf.status !== 'failed' && wf.status !== 'cancelled') {
+      ctx.replyError(
+        new MailroomError(
+          'INVALID_STATE',
+          `only failed or cancelled workflows can be retried, not ${wf.status}`,
+        ),
+      );
+      return wf;
+    }
+    ctx.cancelTimer('expire');
+    let steps = wf.steps;
+    for (const step of wf.steps) {
+      if (step.status === 'completed') continue;
+      ctx.tellReliably(jobRef(step.jobId), { type: 'rewait' } satisfies JobMsg);
+      steps = replaceStep(steps, step.index, {
+        status: 'waiting',
+        error: null,
+        output: null,
+        cost: null,
+        attempts: 0,
+        startedAt: null,
+        completedAt: null,
+      });
+    }
+    const next = releaseReady({ ...wf, steps, status: 'running', completedAt: null }, ctx);
+    ctx.reply(next);
+    return next;
+  }
+
+  return defineActor<Workflow, WorkflowMsg>({
+    initial: () => null,
+    index: (wf) => {
+      if (!wf) return { live: false };
+      return {
+        live: !TERMINAL.has(wf.status),
+        tags: [`status:${wf.status}`, `name:${wf.name}`, 'all'],
+        score: wf.createdAt,
+      };
+    },
+    receive(wf, msg, ctx) {
+      if (msg.type === 'create') return create(wf, msg.workflow, ctx);
+      if (!wf) {
+        if (msg.type === 'get' || msg.type === 'cancel' || msg.type === 'retry') {
+          ctx.replyError(new MailroomError('NOT_FOUND', `workflow ${ctx.self.id} not found`));
+        }
+        return wf;
+      }
+      switch (msg.type) {
+        case 'get':
+          ctx.reply(wf);
+          return wf;
+        case 'step_started': {
+          const step = wf.steps[msg.step];
+          if (!step || isTerminalJobStatus(step.status) || TERMINAL.has(wf.status)) return wf;
+          return {
+            ...wf,
+            steps: replaceStep(wf.steps, step.index, {
+              status: 'running',
+              attempts: msg.attempts,
+              startedAt: msg.startedAt,
+            }),
+          };
+        }
+        case 'step_finished':
+          return stepFinished(wf, msg, ctx);
+        case 'cancel':
+          return cancel(wf, msg.reason ?? null, ctx);
+        case 'retry':
+          return retry(wf, ctx);
+        case 'expire':
+          if (TERMINAL.has(wf.status)) ctx.remove();
+          return wf;
+      }
+    },
+  });
+}
+
+/** The canonical per-step view (SPEC §2), built here and only here. */
+export function buildStepDetails(wf: WorkflowState) {
+  return wf.steps.map((step) => ({
+    step_index: step.index,
+    name: step.name,
+    job_id: step.jobId,
+    type: step.spec.type,
+    status: step.status,
+    attempts: step.attempts,
+    output: step.output,
+    error: step.status === 'failed' || step.status === 'cancelled' ? step.error : null,
+    cost: step.cost,
+    started_at: step.startedAt === null ? null : new Date(step.startedAt).toISOString(),
+    completed_at: step.completedAt === null ? null : new Date(step.completedAt).toISOString(),
+  }));
+}
+
+export function totalCost(wf: WorkflowState): number {
+  let sum = 0;
+  for (const step of wf.steps) if (step.cost !== null) sum += step.cost;
+  return sum;
+}
+
+function outputsByName(steps: readonly StepState[]): Map<string, unknown> {
+  const outputs = new Map<string, unknown>();
+  for (const step of steps) if (step.status === 'completed') outputs.set(step.name, step.output);
+  return outputs;
+}
+
+function replaceStep(steps: StepState[], index: number, changes: Partial<StepState>): StepState[] {
+  const copy = steps.slice();
+  copy[index] = { ...steps[index]!, ...changes };
+  return copy;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type WorkflowEventBody = DistributiveOmit<
+  Extract<EventDraft, { workflow_name: string }>,
+  'id' | 'at' | 'trace_id' | 'workflow_id' | 'workflow_name'
+>;
+
+function emit(ctx: Ctx, wf: WorkflowState, body: WorkflowEventBody): void {
+  ctx.emit({
+    ...body,
+    id: eventId(),
+    at: new Date(ctx.now).toISOString(),
+    trace_id: wf.traceId,
+    workflow_id: wf.id,
+    workflow_name: wf.name,
+  });
+}

@@ -1,0 +1,189 @@
+/**
+ * Live events by topic, resumable without gaps or duplicates. Every event carries its position in
+ * the durable log; a subscriber with a cursor first gets the logged events after it (replay), while
+ * live events that arrive meanwhile are held, then released past what the replay covered.
+ *
+ * Topics: `*`, `job:<id>`, `workflow:<id>` (also the workflow's step-job events), `type:<job type>`,
+ * `event:<event type>`, `worker:<id>`.
+ */
+import type { Logger } from 'pino';
+import type { SnapshotStore } from '../runtime/store/snapshot-store.js';
+import type { MailroomEvent } from '../schemas/events.js';
+
+export type BusDelivery =
+  | { kind: 'event'; cursor: string; event: MailroomEvent }
+  | { kind: 'reset'; topic: string };
+
+export interface Subscription {
+  /** Position the subscription starts from: pass it back as `since` to resume. */
+  readonly cursor: string;
+  addTopics(topics: readonly string[]): void;
+  removeTopics(topics: readonly string[]): void;
+  unsubscribe(): void;
+}
+
+interface Subscriber {
+  topics: Set<string>;
+  listener: (delivery: BusDelivery) => void;
+  /** Highest seq delivered; live events at or below it are duplicates of the replay. */
+  lastSeq: number;
+  held: MailroomEvent[] | null;
+  closed: boolean;
+}
+
+const REPLAY_PAGE = 1_000;
+
+export function encodeCursor(epoch: string, seq: number): string {
+  return `${epoch}.${seq}`;
+}
+
+export function decodeCursor(cursor: string): { epoch: string; seq: number } | null {
+  const dot = cursor.lastIndexOf('.');
+  if (dot <= 0) return null;
+  const seq = Number(cursor.slice(dot + 1));
+  if (!Number.isSafeInteger(seq) || seq < 0) return null;
+  return { epoch: cursor.slice(0, dot), seq };
+}
+
+export function topicsOf(event: MailroomEvent): string[] {
+  const topics = ['*', `event:${event.type}`];
+  if ('job_type' in event) {
+    topics.push(`job:${event.job_id}`, `type:${event.job_type}`);
+    if (event.workflow_id) topics.push(`workflow:${event.workflow_id}`);
+  } else if ('workflow_name' in event) {
+    topics.push(`workflow:${event.workflow_id}`);
+  } else if ('worker_id' in event) {
+    topics.push(`worker:${event.worker_id}`);
+  }
+  return topics;
+}
+
+export class EventBus {
+  private readonly byTopic = new Map<string, Set<Subscriber>>();
+  private epoch = '';
+
+  constructor(
+    private readonly store: SnapshotStore,
+    private readonly logger?: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    this.epoch = (await this.store.eventLogInfo()).epoch;
+  }
+
+  publish(event: MailroomEvent): void {
+    const seen = new Set<Subscriber>();
+    for (const topic of topicsOf(event)) {
+      const subscribers = this.byTopic.get(topic);
+      if (!subscribers) continue;
+      for (const subscriber of subscribers) {
+        if (seen.has(subscriber)) continue;
+        seen.add(subscriber);
+        this.offer(subscriber, event);
+      }
+    }
+  }
+
+  async subscribe(
+    topics: readonly string[],
+    since: string | undefined,
+    listener: (delivery: BusDelivery) => void,
+  ): Promise<Subscription> {
+    const subscriber: Subscriber = {
+      topics: new Set(topics),
+      listener,
+      lastSeq: 0,
+      held: since === undefined ? null : [],
+      closed: false,
+    };
+    // Registered before reading the log, so nothing published from now on can be missed.
+    for (const topic of subscriber.topics) this.index(topic).add(subscriber);
+    const info = await this.store.eventLogInfo();
+    let startSeq = info.lastSeq;
+    if (since !== undefined) {
+      const position = decodeCursor(since);
+      const usable = position !== null && position.epoch === info.epoch && position.seq >= info.firstSeq - 1;
+      if (usable && position.seq <= info.lastSeq) {
+        startSeq = position.seq;
+        await this.replay(subscriber, position.seq);
+      } else {
+        // Older than the log keeps, from another epoch, or from the future: the client refetches state.
+        for (const topic of subscriber.topics) this.deliver(subscriber, { kind: 'reset', topic });
+        subscriber.lastSeq = info.lastSeq;
+      }
+      const held = subscriber.held ?? [];
+      subscriber.held = null;
+      for (const event of held) this.offer(subscriber, event);
+    } else {
+      subscriber.lastSeq = info.lastSeq;
+    }
+    return {
+      cursor: encodeCursor(info.epoch, startSeq),
+      addTopics: (more) => {
+        for (const topic of more) {
+          subscriber.topics.add(topic);
+          this.index(topic).add(subscriber);
+        }
+      },
+      removeTopics: (fewer) => {
+        for (const topic of fewer) {
+          subscriber.topics.delete(topic);
+          this.byTopic.get(topic)?.delete(subscriber);
+        }
+      },
+      unsubscribe: () => {
+        subscriber.closed = true;
+        for (const topic of subscriber.topics) this.byTopic.get(topic)?.delete(subscriber);
+      },
+    };
+  }
+
+  private async replay(subscriber: Subscriber, afterSeq: number): Promise<void> {
+    let after = afterSeq;
+    for (;;) {
+      const page = await this.store.readEvents(after, REPLAY_PAGE);
+      for (const logged of page) {
+        const event = { ...(logged.event as MailroomEvent), seq: logged.seq } as MailroomEvent;
+        if (topicsOf(event).some((topic) => subscriber.topics.has(topic)))
+          this.deliverEvent(subscriber, event);
+        else subscriber.lastSeq = Math.max(subscriber.lastSeq, logged.seq);
+        after = logged.seq;
+      }
+      if (page.length < REPLAY_PAGE || subscriber.closed) break;
+    }
+    subscriber.lastSeq = Math.max(subscriber.lastSeq, after);
+  }
+
+  private offer(subscriber: Subscriber, event: MailroomEvent): void {
+    if (subscriber.closed) return;
+    if (subscriber.held) {
+      subscriber.held.push(event);
+      return;
+    }
+    // Events of ephemeral sources have no log position (seq 0) and are never replayed duplicates.
+    if (event.seq !== 0 && event.seq <= subscriber.lastSeq) return;
+    this.deliverEvent(subscriber, event);
+  }
+
+  private deliverEvent(subscriber: Subscriber, event: MailroomEvent): void {
+    if (event.seq !== 0) subscriber.lastSeq = event.seq;
+    this.deliver(subscriber, { kind: 'event', cursor: encodeCursor(this.epoch, event.seq), event });
+  }
+
+  private deliver(subscriber: Subscriber, delivery: BusDelivery): void {
+    try {
+      subscriber.listener(delivery);
+    } catch (error) {
+      this.logger?.error({ err: error }, 'event subscriber threw');
+    }
+  }
+
+  private index(topic: string): Set<Subscriber> {
+    let set = this.byTopic.get(topic);
+    if (!set) {
+      set = new Set();
+      this.byTopic.set(topic, set);
+    }
+    return set;
+  }
+}

@@ -1,0 +1,466 @@
+/**
+ * The typed in-process API of Mailroom: submit, get, list, cancel and retry jobs and workflows,
+ * stats, live events, and the remote-worker port. Transport, CLI and tests all use this; it wires
+ * the actor system, the domain actors, the executors, the event bus and the stats.
+ */
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { planDag } from '../actors/dag.js';
+import { createDispatcherLogic } from '../actors/dispatcher.js';
+import { DISPATCHER, DISPATCHER_KIND, type DispatcherStats } from '../actors/dispatcher-messages.js';
+import { BuiltinExecutor } from '../actors/executors/builtin.js';
+import type { ExecutionSink, Executor } from '../actors/executors/executor.js';
+import { type RemoteConnection, RemoteExecutor } from '../actors/executors/remote.js';
+import {
+  type Claim,
+  createIdempotencyLogic,
+  IDEMPOTENCY_KIND,
+  idempotencyRef,
+} from '../actors/idempotency.js';
+import { newId } from '../actors/ids.js';
+import { createJobLogic, JOB_KIND, type JobMsg, type JobState, jobRef } from '../actors/job.js';
+import { JobFactory } from '../actors/job-factory.js';
+import { jobView, workflowView } from '../actors/views.js';
+import {
+  createWorkflowLogic,
+  WORKFLOW_KIND,
+  type WorkflowMsg,
+  type WorkflowState,
+  workflowRef,
+} from '../actors/workflow.js';
+import { type ErrorDetail, MailroomError } from '../errors.js';
+import type { Clock } from '../runtime/clock.js';
+import { systemClock } from '../runtime/clock.js';
+import type { SnapshotStore } from '../runtime/store/snapshot-store.js';
+import { type ActorSystem, createSystem } from '../runtime/system.js';
+import type { FileConfig } from '../schemas/config.js';
+import type { MailroomEvent } from '../schemas/events.js';
+import { BatchSpec, JOB_STATUSES, JobSpec, type JobView } from '../schemas/job.js';
+import { WORKFLOW_STATUSES, WorkflowSpec, type WorkflowView } from '../schemas/workflow.js';
+import { type BusDelivery, EventBus, type Subscription } from './event-bus.js';
+import { RollingStats, type WindowStats } from './stats.js';
+
+export interface MailroomOptions {
+  store: SnapshotStore;
+  config: FileConfig;
+  clock?: Clock;
+  logger?: Logger;
+  /** Extra executor adapters by name (`thread:<module>` and `http:<agent>` types name theirs). */
+  executors?: Record<string, Executor>;
+  /** In-process jobs the builtin executor runs at once. */
+  builtinSlots?: number;
+}
+
+/** Who asked, for tracing: flows into every event the request causes. */
+export interface RequestContext {
+  traceId?: string | null;
+}
+
+export interface ListQuery {
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface Stats {
+  jobs: { by_status: Record<string, number>; by_type: Record<string, number> };
+  workflows: { by_status: Record<string, number> };
+  queue: DispatcherStats;
+  last_minute: WindowStats;
+}
+
+export interface WorkerRegistration {
+  name: string;
+  types: readonly string[];
+  gpuMemoryGb: number;
+  labels: readonly string[];
+  slots: number;
+}
+
+export interface Mailroom {
+  submitJob(spec: unknown, context?: RequestContext): Promise<{ job: JobView; created: boolean }>;
+  submitBatch(spec: unknown, context?: RequestContext): Promise<{ items: JobView[] }>;
+  getJob(id: string): Promise<JobView>;
+  listJobs(
+    query: ListQuery & { status?: string; type?: string; workflow_id?: string },
+  ): Promise<Page<JobView>>;
+  cancelJob(id: string, reason?: string): Promise<JobView>;
+  retryJob(id: string): Promise<JobView>;
+  submitWorkflow(
+    spec: unknown,
+    context?: RequestContext,
+  ): Promise<{ workflow: WorkflowView; created: boolean }>;
+  getWorkflow(id: string): Promise<WorkflowView>;
+  listWorkflows(query: ListQuery & { status?: string; name?: string }): Promise<Page<WorkflowView>>;
+  cancelWorkflow(id: string, reason?: string): Promise<WorkflowView>;
+  retryWorkflow(id: string): Promise<WorkflowView>;
+  stats(): Promise<Stats>;
+  subscribe(
+    topics: readonly string[],
+    since: string | undefined,
+    listener: (d: BusDelivery) => void,
+  ): Promise<Subscription>;
+  /** Remote workers (the WebSocket worker protocol plugs in here). */
+  connectWorker(registration: WorkerRegistration, connection: RemoteConnection): string;
+  setWorkerSlots(workerId: string, slots: number): void;
+  disconnectWorker(workerId: string): void;
+  readonly workerSink: ExecutionSink;
+  readonly system: ActorSystem;
+  readonly factory: JobFactory;
+  /** After a restart on a durable store: re-arm timers and requeue pending and running jobs. */
+  recover(): Promise<{ timers: number; requeued: number }>;
+  shutdown(): Promise<void>;
+}
+
+const RECOVERY_PAGE = 1_000;
+
+export async function createMailroom(options: MailroomOptions): Promise<Mailroom> {
+  const clock = options.clock ?? systemClock;
+  const config = options.config;
+  const factory = new JobFactory(config);
+  const remote = new RemoteExecutor();
+  const system = createSystem({
+    store: options.store,
+    clock,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  const sink: ExecutionSink = {
+    progress: (jobId, lease, progress, message) =>
+      system.tell(jobRef(jobId), {
+        type: 'progress',
+        lease,
+        progress,
+        ...(message === undefined ? {} : { message }),
+      }),
+    complete: (jobId, lease, output, cost) =>
+      system.tell(jobRef(jobId), {
+        type: 'complete',
+        lease,
+        output,
+        ...(cost === undefined ? {} : { cost }),
+      }),
+    fail: (jobId, lease, error) => system.tell(jobRef(jobId), { type: 'fail', lease, error }),
+  };
+  const executors: Record<string, Executor> = {
+    builtin: new BuiltinExecutor(clock),
+    remote,
+    ...options.executors,
+  };
+  system.register(JOB_KIND, createJobLogic({ retentionMs: config.retention_ms }));
+  system.register(WORKFLOW_KIND, createWorkflowLogic({ factory, retentionMs: config.retention_ms }));
+  system.register(IDEMPOTENCY_KIND, createIdempotencyLogic({ retentionMs: config.retention_ms }));
+  system.register(
+    DISPATCHER_KIND,
+    createDispatcherLogic({
+      types: config.job_types.map((type) => ({
+        name: type.name,
+        executor: executorName(type.executor),
+        ...(type.concurrency === undefined ? {} : { concurrency: type.concurrency }),
+        ...(type.rate === undefined ? {} : { rate: type.rate }),
+      })),
+      executors,
+      sink,
+      builtinSlots: options.builtinSlots ?? 1_024,
+    }),
+  );
+
+  const bus = new EventBus(options.store, options.logger);
+  await bus.start();
+  const rolling = new RollingStats(clock);
+  system.onEvent(({ event, seq }) => {
+    const stamped = { ...(event as MailroomEvent), seq } as MailroomEvent;
+    rolling.record(stamped);
+    bus.publish(stamped);
+  });
+
+  let workerCounter = 0;
+
+  async function submitJob(
+    raw: unknown,
+    context?: RequestContext,
+  ): Promise<{ job: JobView; created: boolean }> {
+    const spec = parse(JobSpec, raw);
+    checkJob(spec, '');
+    return createJob(spec, context);
+  }
+
+  function checkJob(spec: JobSpec, prefix: string): void {
+    if (!factory.isKnownType(spec.type)) {
+      throw validation([{ path: `${prefix}type`, message: `unknown job type "${spec.type}"` }]);
+    }
+    const problems = factory.validateInput(spec.type, spec.input, `${prefix}input`);
+    if (problems.length > 0) throw validation(problems);
+  }
+
+  async function createJob(
+    spec: JobSpec,
+    context?: RequestContext,
+  ): Promise<{ job: JobView; created: boolean }> {
+    let id = newId();
+    if (spec.idempotency_key !== undefined) {
+      const claim = await system.ask<Claim>(idempotencyRef('job', spec.idempotency_key), {
+        type: 'claim',
+        id,
+      });
+      id = claim.id;
+      if (!claim.created) {
+        const existing = await system.ask<JobState | null>(jobRef(id), { type: 'get' }).catch(() => null);
+        // A crash between claiming the key and creating the job leaves the claim alone: create now.
+        if (existing) return { job: jobView(existing), created: false };
+      }
+    }
+    const { type, input, idempotency_key: key, ...jobOptions } = spec;
+    const job = factory.build({
+      id,
+      type,
+      options: jobOptions,
+      input,
+      waiting: false,
+      idempotencyKey: key ?? null,
+      traceId: context?.traceId ?? null,
+      now: clock.now(),
+    });
+    const state = await system.ask<JobState>(jobRef(id), { type: 'create', job } satisfies JobMsg);
+    return { job: jobView(state), created: true };
+  }
+
+  async function submitBatch(raw: unknown, context?: RequestContext): Promise<{ items: JobView[] }> {
+    const batch = parse(BatchSpec, raw);
+    const problems: ErrorDetail[] = [];
+    batch.jobs.forEach((spec, index) => {
+      try {
+        checkJob(spec, `jobs.${index}.`);
+      } catch (error) {
+        problems.push(...((error as MailroomError).details ?? []));
+      }
+    });
+    if (problems.length > 0) throw validation(problems);
+    // Asked together, so the group commit writes the whole batch at once.
+    const results = await Promise.all(batch.jobs.map((spec) => createJob(spec, context)));
+    return { items: results.map((result) => result.job) };
+  }
+
+  async function submitWorkflow(raw: unknown, context?: RequestContext) {
+    const spec = parse(WorkflowSpec, raw);
+    const planned = planDag(spec.steps, (type) => factory.isKnownType(type));
+    if (planned.problems) throw validation(planned.problems);
+    let id = newId();
+    if (spec.idempotency_key !== undefined) {
+      const claim = await system.ask<Claim>(idempotencyRef('workflow', spec.idempotency_key), {
+        type: 'claim',
+        id,
+      });
+      id = claim.id;
+      if (!claim.created) {
+        const existing = await system
+          .ask<WorkflowState | null>(workflowRef(id), { type: 'get' })
+          .catch(() => null);
+        if (existing) return { workflow: workflowView(existing), created: false };
+      }
+    }
+    const state = await system.ask<WorkflowState>(workflowRef(id), {
+      type: 'create',
+      workflow: {
+        id,
+        name: spec.name,
+        definition: null,
+        version: null,
+        onFailure: spec.on_failure,
+        input: spec.input,
+        steps: spec.steps,
+        plan: planned.plan.steps,
+        webhookUrl: spec.webhook_url ?? null,
+        idempotencyKey: spec.idempotency_key ?? null,
+        metadata: spec.metadata ?? null,
+        traceId: context?.traceId ?? null,
+        createdAt: clock.now(),
+      },
+    } satisfies WorkflowMsg);
+    return { workflow: workflowView(state), created: true };
+  }
+
+  async function getJob(id: string): Promise<JobView> {
+    return jobView(await system.ask<JobState>(jobRef(id), { type: 'get' } satisfies JobMsg));
+  }
+
+  async function getWorkflow(id: string): Promise<WorkflowView> {
+    return workflowView(
+      await system.ask<WorkflowState>(workflowRef(id), { type: 'get' } satisfies WorkflowMsg),
+    );
+  }
+
+  async function listJobs(query: ListQuery & { status?: string; type?: string; workflow_id?: string }) {
+    if (query.status !== undefined && !(JOB_STATUSES as readonly string[]).includes(query.status)) {
+      throw validation([{ path: 'status', message: `must be one of ${JOB_STATUSES.join(', ')}` }]);
+    }
+    const filters: string[] = [];
+    if (query.workflow_id) filters.push(`workflow:${query.workflow_id}`);
+    if (query.status) filters.push(`status:${query.status}`);
+    if (query.type) filters.push(`type:${query.type}`);
+    return listByTags<JobState, JobView>(JOB_KIND, filters, query, jobView, (job) => [
+      `status:${job.status}`,
+      `type:${job.type}`,
+      ...(job.workflowId ? [`workflow:${job.workflowId}`] : []),
+    ]);
+  }
+
+  async function listWorkflows(query: ListQuery & { status?: string; name?: string }) {
+    if (query.status !== undefined && !(WORKFLOW_STATUSES as readonly string[]).includes(query.status)) {
+      throw validation([{ path: 'status', message: `must be one of ${WORKFLOW_STATUSES.join(', ')}` }]);
+    }
+    const filters: string[] = [];
+    if (query.status) filters.push(`status:${query.status}`);
+    if (query.name) filters.push(`name:${query.name}`);
+    return listByTags<WorkflowState, WorkflowView>(WORKFLOW_KIND, filters, query, workflowView, (wf) => [
+      `status:${wf.status}`,
+      `name:${wf.name}`,
+    ]);
+  }
+
+  /**
+   * Newest first from the most selective index; further filters are checked on the durable
+   * snapshots (read from the store, without activating actors).
+   */
+  async function listByTags<S, V>(
+    kind: string,
+    filters: string[],
+    query: ListQuery,
+    view: (state: S) => V,
+    tagsOf: (state: S) => string[],
+  ): Promise<Page<V>> {
+    const limit = Math.max(1, Math.min(query.limit ?? 50, 500));
+    const [primary = 'all', ...rest] = filters;
+    const items: V[] = [];
+    let cursor = query.cursor ?? null;
+    for (;;) {
+      const page = await system.list(kind, primary, { limit, cursor, descending: true });
+      const records = await Promise.all(page.ids.map((id) => options.store.load(kind, id)));
+      for (const record of records) {
+        if (!record || record.state === null) continue;
+        const state = record.state as S;
+        const tags = tagsOf(state);
+        if (rest.every((tag) => tags.includes(tag))) items.push(view(state));
+      }
+      cursor = page.next;
+      if (!cursor || items.length >= limit) break;
+    }
+    return { items: items.slice(0, limit), next_cursor: cursor };
+  }
+
+  async function stats(): Promise<Stats> {
+    const count = (kind: string, tag: string) => options.store.count(kind, tag);
+    const [jobStatus, jobTypes, workflowStatus, queue] = await Promise.all([
+      Promise.all(
+        JOB_STATUSES.map(async (status) => [status, await count(JOB_KIND, `status:${status}`)] as const),
+      ),
+      Promise.all(
+        factory.typeNames().map(async (type) => [type, await count(JOB_KIND, `type:${type}`)] as const),
+      ),
+      Promise.all(
+        WORKFLOW_STATUSES.map(
+          async (status) => [status, await count(WORKFLOW_KIND, `status:${status}`)] as const,
+        ),
+      ),
+      system.ask<DispatcherStats>(DISPATCHER, { type: 'stats' }),
+    ]);
+    return {
+      jobs: { by_status: Object.fromEntries(jobStatus), by_type: Object.fromEntries(jobTypes) },
+      workflows: { by_status: Object.fromEntries(workflowStatus) },
+      queue,
+      last_minute: rolling.window(),
+    };
+  }
+
+  async function recover(): Promise<{ timers: number; requeued: number }> {
+    const { timers } = await system.recover();
+    let requeued = 0;
+    for (const status of ['pending', 'running'] as const) {
+      let cursor: string | null = null;
+      do {
+        const page = await system.list(JOB_KIND, `status:${status}`, { limit: RECOVERY_PAGE, cursor });
+        for (const id of page.ids) system.tell(jobRef(id), { type: 'requeue' } satisfies JobMsg);
+        requeued += page.ids.length;
+        cursor = page.next;
+        // Let the requeued jobs activate in bounded waves instead of all at once.
+        await system.idle();
+      } while (cursor);
+    }
+    return { timers, requeued };
+  }
+
+  return {
+    submitJob,
+    submitBatch,
+    getJob,
+    listJobs,
+    cancelJob: async (id, reason) =>
+      jobView(await system.ask<JobState>(jobRef(id), { type: 'cancel', ...(reason ? { reason } : {}) })),
+    retryJob: async (id) => jobView(await system.ask<JobState>(jobRef(id), { type: 'retry' })),
+    submitWorkflow,
+    getWorkflow,
+    listWorkflows,
+    cancelWorkflow: async (id, reason) =>
+      workflowView(
+        await system.ask<WorkflowState>(workflowRef(id), { type: 'cancel', ...(reason ? { reason } : {}) }),
+      ),
+    retryWorkflow: async (id) =>
+      workflowView(await system.ask<WorkflowState>(workflowRef(id), { type: 'retry' })),
+    stats,
+    subscribe: (topics, since, listener) => bus.subscribe(topics, since, listener),
+    connectWorker(registration, connection) {
+      workerCounter++;
+      const id = `w-${newId().slice(0, 8)}-${workerCounter}`;
+      remote.attach(id, connection);
+      system.tell(DISPATCHER, {
+        type: 'worker_joined',
+        worker: {
+          id,
+          name: registration.name,
+          types: [...registration.types],
+          gpuMemoryGb: registration.gpuMemoryGb,
+          labels: [...registration.labels],
+          slots: registration.slots,
+        },
+      });
+      return id;
+    },
+    setWorkerSlots(workerId, slots) {
+      system.tell(DISPATCHER, { type: 'worker_slots', workerId, slots });
+    },
+    disconnectWorker(workerId) {
+      remote.detach(workerId);
+      system.tell(DISPATCHER, { type: 'worker_left', workerId });
+    },
+    workerSink: sink,
+    system,
+    factory,
+    recover,
+    shutdown: () => system.shutdown(),
+  };
+}
+
+/** `builtin:echo` → builtin, `remote` → remote, `thread:x` / `http:y` → the adapter named by the whole string. */
+function executorName(executor: string): string {
+  if (executor.startsWith('builtin:')) return 'builtin';
+  return executor;
+}
+
+function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
+  const result = schema.safeParse(raw);
+  if (result.success) return result.data;
+  throw validation(
+    result.error.issues.map((issue) => ({
+      path: issue.path.map(String).join('.') || '(body)',
+      message: issue.message,
+    })),
+  );
+}
+
+function validation(details: ErrorDetail[]): MailroomError {
+  const summary = details.map((detail) => `${detail.path}: ${detail.message}`).join('; ');
+  return new MailroomError('VALIDATION_FAILED', `Validation failed: ${summary}`, { details });
+}

@@ -1,0 +1,21 @@
+/**
+ * Small shapes shared by jobs, workflows and events.
+ */
+import { z } from 'zod';
+
+export const Priority = z.number().int().min(0).max(100);
+
+/** What a failed attempt reports; `retryable: false` ends retries at once. */
+export const JobError = z.object({
+  code: z.string().min(1).max(200),
+  message: z.string().max(10_000),
+  retryable: z.boolean().default(true),
+});
+export type JobError = z.infer<typeof JobError>;
+
+export const Metadata = z.record(z.string(), z.unknown());
+
+/** Stored as epoch milliseconds; shown as ISO 8601. */
+export function isoTime(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
