@@ -5,20 +5,15 @@
  */
 import { MailroomError } from '../errors.js';
 import type { ActorLogic } from './actor.js';
+import { type Filed, mergeFiled, removalEntry, writeEntry } from './commit-entry.js';
 import type { Effect } from './effects.js';
-import {
-  EFFECT_CONFIRM,
-  EFFECT_EMIT,
-  EFFECT_REPLY,
-  EFFECT_REPLY_ERROR,
-  EFFECT_SEND_RELIABLE,
-  effect,
-} from './effects.js';
+import { EFFECT_CONFIRM, EFFECT_EMIT, EFFECT_REPLY, EFFECT_REPLY_ERROR, effect } from './effects.js';
 import type { Envelope } from './envelope.js';
 import { SYS_CONFIRM, SYS_TIMER } from './envelope.js';
 import type { Mailbox } from './mailbox.js';
+import { resendEffects, withConfirmed, withRedeliveryRearmed } from './outbox.js';
 import type { Runnable } from './scheduler.js';
-import type { ActorRecord, CommitEntry, OutboxEntry, TimerEntry } from './store/snapshot-store.js';
+import type { ActorRecord, CommitEntry } from './store/snapshot-store.js';
 import { LIVE_TAG } from './store/snapshot-store.js';
 import type { DeadLetterReason, Directive } from './supervisor.js';
 import { defaultStrategy } from './supervisor.js';
@@ -293,33 +288,19 @@ export class ActorCell implements Runnable {
   }
 
   private onConfirm(receiverKey: string, seq: number): void {
-    const outbox = this.rec.outbox;
-    if (!outbox) return;
-    const kept = outbox.filter(
-      (entry) => !(entry.seq <= seq && `${entry.to[0]}:${entry.to[1]}` === receiverKey),
-    );
-    if (kept.length === outbox.length) return;
-    let timers = this.rec.timers;
-    if (kept.length === 0 && timers && Object.hasOwn(timers, REDELIVER_TIMER)) {
-      const { [REDELIVER_TIMER]: _dropped, ...rest } = timers;
-      timers = Object.keys(rest).length > 0 ? rest : null;
-    }
-    this.rec = { ...this.rec, outbox: kept.length > 0 ? kept : null, timers };
+    const next = withConfirmed(this.rec, receiverKey, seq);
+    if (!next) return;
+    this.rec = next;
     this.changed();
   }
 
   private redeliver(): void {
     const outbox = this.rec.outbox;
-    const timers: Record<string, TimerEntry> = { ...this.rec.timers };
-    delete timers[REDELIVER_TIMER];
-    if (outbox && outbox.length > 0) {
-      const at = this.host.now() + this.host.redeliverMs;
-      timers[REDELIVER_TIMER] = { at, msg: null };
-      this.host.armTimer(this, REDELIVER_TIMER, at);
-    }
-    this.rec = { ...this.rec, timers: Object.keys(timers).length > 0 ? timers : null };
+    const at = this.host.now() + this.host.redeliverMs;
+    this.rec = withRedeliveryRearmed(this.rec, at);
+    if (this.rec.timers?.[REDELIVER_TIMER]) this.host.armTimer(this, REDELIVER_TIMER, at);
     this.changed();
-    if (outbox) this.queueEffects(outbox.map(resendEffect));
+    if (outbox) this.queueEffects(resendEffects(outbox));
   }
 
   private fail(env: Envelope, msg: unknown, error: unknown): void {
@@ -426,58 +407,21 @@ export class ActorCell implements Runnable {
   /** Builds this cell's part of a group commit, or null when there is nothing to write. */
   beginCommit(): CommitEntry | null {
     if (this.phase === PHASE_STOPPED || this.phase === PHASE_LOADING || !this.isDirty) return null;
-    const before = this.durable;
     this.committingVersion = this.version;
     const events = this.collectEvents();
     // Nothing happened since remove() and nothing is left to deliver: delete the snapshot. Otherwise
-    // the fresh actor's record replaces the old one, and the diff below drops the old index entries.
+    // the fresh actor's record replaces the old one, and the diff drops the old index entries.
     if (this.removing && this.version === this.removedAtVersion && this.rec.outbox === null) {
       this.committingRemoval = true;
       this.committingRec = null;
-      return {
-        kind: this.kind,
-        id: this.id,
-        record: null,
-        removeTags: union(before?.tags, this.maybeWritten?.tags),
-        addTags: [],
-        score: 0,
-        removeTimers: union(before?.timers ? Object.keys(before.timers) : [], this.maybeWritten?.timers),
-        setTimers: [],
-        events,
-      };
+      return removalEntry(this.kind, this.id, this.durable, this.maybeWritten, events);
     }
     const index = this.logic.index ? this.logic.index(this.rec.state) : { live: true };
     const tags = index.live ? [LIVE_TAG, ...(index.tags ?? [])] : [...(index.tags ?? [])];
-    const score = index.score ?? 0;
-    const rec: ActorRecord = { ...this.rec, tags, score };
+    const rec: ActorRecord = { ...this.rec, tags, score: index.score ?? 0 };
     this.rec = rec;
     this.committingRec = rec;
-    const beforeTags = union(before?.tags, this.maybeWritten?.tags);
-    const scoreChanged = before === null || before.score !== score || this.maybeWritten !== null;
-    const removeTimers: string[] = [];
-    const setTimers: Array<readonly [string, number]> = [];
-    const oldTimers = before?.timers ?? null;
-    const newTimers = rec.timers;
-    for (const name of union(oldTimers ? Object.keys(oldTimers) : [], this.maybeWritten?.timers)) {
-      if (!newTimers || !Object.hasOwn(newTimers, name)) removeTimers.push(name);
-    }
-    if (newTimers) {
-      for (const name in newTimers) {
-        const at = newTimers[name]!.at;
-        if (oldTimers?.[name]?.at !== at) setTimers.push([name, at]);
-      }
-    }
-    return {
-      kind: this.kind,
-      id: this.id,
-      record: rec,
-      removeTags: beforeTags.filter((tag) => !tags.includes(tag)),
-      addTags: scoreChanged ? tags : tags.filter((tag) => !beforeTags.includes(tag)),
-      score,
-      removeTimers,
-      setTimers,
-      events,
-    };
+    return writeEntry(this.kind, this.id, rec, this.durable, this.maybeWritten, events);
   }
 
   /** Events emitted since the last write go into this one, so state and log change together. */
@@ -568,27 +512,7 @@ export class ActorCell implements Runnable {
   }
 }
 
-interface Filed {
-  tags: readonly string[];
-  timers: readonly string[];
-}
-
-function mergeFiled(previous: Filed | null, rec: ActorRecord): Filed {
-  const timers = rec.timers ? Object.keys(rec.timers) : [];
-  return { tags: union(previous?.tags, rec.tags), timers: union(previous?.timers, timers) };
-}
-
-function union(a: readonly string[] | undefined, b: readonly string[] | undefined): string[] {
-  if (!b || b.length === 0) return a ? [...a] : [];
-  if (!a || a.length === 0) return [...b];
-  return [...new Set([...a, ...b])];
-}
-
 function nonEmpty<T extends object>(value: T): T | null {
   for (const _ in value) return value;
   return null;
-}
-
-function resendEffect(entry: OutboxEntry): Effect {
-  return effect(EFFECT_SEND_RELIABLE, { kind: entry.to[0], id: entry.to[1] }, entry.msg, null, entry.seq);
 }

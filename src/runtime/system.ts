@@ -7,9 +7,18 @@
 import type { Logger } from 'pino';
 import { MailroomError } from '../errors.js';
 import type { ActorLogic, ActorRef } from './actor.js';
+import type {
+  ActorSystem,
+  AnyActorLogic,
+  AskOptions,
+  SourcedEvent,
+  SystemOptions,
+  SystemStats,
+} from './actor-system.js';
 import { ActorCell, type CellHost, PHASE_LOADING, PHASE_READY } from './cell.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
+import { DeadLetterSink } from './dead-letters.js';
 import type { Effect } from './effects.js';
 import {
   EFFECT_CONFIRM,
@@ -30,70 +39,6 @@ import type { DeadLetter, DeadLetterReason } from './supervisor.js';
 import { TimerHeap } from './timers.js';
 import { parseRefKey } from './turn-context.js';
 
-/** Logic of any state and message types; `receive` is a method, so its parameters stay assignable. */
-export type AnyActorLogic = ActorLogic<unknown, unknown>;
-
-export interface SystemOptions {
-  store: SnapshotStore;
-  clock?: Clock;
-  logger?: Logger;
-  /** Logic per actor kind; more can be added with `register`. */
-  actors?: Record<string, AnyActorLogic>;
-  /** Idle time before an actor leaves memory (per-logic `passivateAfterMs` overrides). */
-  passivateAfterMs?: number;
-  askTimeoutMs?: number;
-  /** How long an unconfirmed reliable message waits before it is sent again. */
-  redeliverMs?: number;
-  /** Guardian for the `escalate` directive. */
-  onEscalate?: (error: unknown, ref: ActorRef, msg: unknown) => void;
-  scheduler?: { throughput?: number; turnMessages?: number; turnMicros?: number };
-}
-
-export interface SourcedEvent {
-  source: ActorRef;
-  event: unknown;
-  /** Position in the durable event log; 0 for events of ephemeral actors, which are not logged. */
-  seq: number;
-}
-
-export interface AskOptions {
-  timeoutMs?: number;
-}
-
-export interface SystemStats {
-  resident: number;
-  processed: number;
-  commits: number;
-  writes: number;
-  commitFailures: number;
-  timers: number;
-  deadLetters: number;
-}
-
-export interface ActorSystem {
-  register(kind: string, logic: AnyActorLogic): void;
-  ref(kind: string, id: string): ActorRef;
-  tell(to: ActorRef, msg: unknown): void;
-  /** Resolves with the actor's reply (or undefined) once the state it reports is durable. */
-  ask<R = unknown>(to: ActorRef, msg: unknown, options?: AskOptions): Promise<R>;
-  onEvent(listener: (event: SourcedEvent) => void): () => void;
-  onDeadLetter(listener: (letter: DeadLetter) => void): () => void;
-  /** Re-arms every durable timer from the store's index (call once at start with a durable store). */
-  recover(): Promise<{ timers: number }>;
-  /** Lists actors of a kind by index tag straight from the store, without activating them. */
-  list(kind: string, tag: string, options: ListOptions): Promise<ListPage>;
-  count(kind: string, tag: string): Promise<number>;
-  /** Resolves once no message is queued, no actor is loading or busy and no write is pending. */
-  idle(): Promise<void>;
-  /** Passivates idle actors now instead of waiting for the next sweep. */
-  sweep(): void;
-  isResident(ref: ActorRef): boolean;
-  stats(): SystemStats;
-  readonly store: SnapshotStore;
-  readonly clock: Clock;
-  shutdown(options?: { timeoutMs?: number }): Promise<void>;
-}
-
 const silentLogger = {
   debug() {},
   info() {},
@@ -105,6 +50,15 @@ const silentLogger = {
     return silentLogger;
   },
 } as unknown as Logger;
+
+export type {
+  ActorSystem,
+  AnyActorLogic,
+  AskOptions,
+  SourcedEvent,
+  SystemOptions,
+  SystemStats,
+} from './actor-system.js';
 
 export function createSystem(options: SystemOptions): ActorSystem {
   return new System(options);
@@ -122,7 +76,6 @@ class System implements ActorSystem, CellHost {
   private readonly committer: GroupCommit;
   private readonly timers: TimerHeap;
   private readonly eventListeners = new Set<(event: SourcedEvent) => void>();
-  private readonly deadLetterListeners = new Set<(letter: DeadLetter) => void>();
   private readonly passivateAfterMs: number;
   private readonly askTimeoutMs: number;
   private readonly onEscalate: (error: unknown, ref: ActorRef, msg: unknown) => void;
@@ -130,15 +83,14 @@ class System implements ActorSystem, CellHost {
   private resident = 0;
   private loading = 0;
   private busy = 0;
-  private deadLetters = 0;
-  private deadLetterLogWindow = 0;
-  private deadLettersSuppressed = 0;
+  private readonly deadLetters: DeadLetterSink;
   private stopping = false;
 
   constructor(options: SystemOptions) {
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
+    this.deadLetters = new DeadLetterSink(this.clock, this.logger);
     this.passivateAfterMs = options.passivateAfterMs ?? 60_000;
     this.askTimeoutMs = options.askTimeoutMs ?? 10_000;
     this.redeliverMs = options.redeliverMs ?? 2_000;
@@ -202,8 +154,7 @@ class System implements ActorSystem, CellHost {
   }
 
   onDeadLetter(listener: (letter: DeadLetter) => void): () => void {
-    this.deadLetterListeners.add(listener);
-    return () => this.deadLetterListeners.delete(listener);
+    return this.deadLetters.listen(listener);
   }
 
   async recover(): Promise<{ timers: number }> {
@@ -267,7 +218,7 @@ class System implements ActorSystem, CellHost {
       writes: this.committer.stats.writes,
       commitFailures: this.committer.stats.failures,
       timers: this.timers.size,
-      deadLetters: this.deadLetters,
+      deadLetters: this.deadLetters.count,
     };
   }
 
@@ -356,7 +307,7 @@ class System implements ActorSystem, CellHost {
     if (env.ask && settleAsk(env.ask, (t) => this.clock.clearTimeout(t))) env.ask.reject(error);
     // Reliable messages are redelivered by their sender; runtime bookkeeping is not user mail.
     if (env.from !== null || env.sys !== SYS_USER) return;
-    this.recordDeadLetter({ type: 'dead_letter', reason, kind, id, msg: env.msg, error: error.message });
+    this.deadLetters.record({ type: 'dead_letter', reason, kind, id, msg: env.msg, error: error.message });
   }
 
   private evict(cell: ActorCell): void {
@@ -455,7 +406,7 @@ class System implements ActorSystem, CellHost {
       return;
     }
     if (item.op === EFFECT_TELL || item.op === EFFECT_EMIT) {
-      this.recordDeadLetter({
+      this.deadLetters.record({
         type: 'dead_letter',
         reason: error.code === 'STORE_UNAVAILABLE' ? 'store_failed' : 'stopped',
         kind: cell.kind,
@@ -477,7 +428,7 @@ class System implements ActorSystem, CellHost {
     }
     const letter: DeadLetter = { type: 'dead_letter', reason, kind: cell.kind, id: cell.id, msg: env.msg };
     if (error !== undefined) letter.error = error instanceof Error ? error.message : String(error);
-    this.recordDeadLetter(letter);
+    this.deadLetters.record(letter);
   }
 
   reload(cell: ActorCell): void {
@@ -516,34 +467,6 @@ class System implements ActorSystem, CellHost {
         'group commit failed; affected actors reverted to their last snapshot',
       );
     this.committer.flush();
-  }
-
-  private recordDeadLetter(letter: DeadLetter): void {
-    this.deadLetters++;
-    for (const listener of this.deadLetterListeners) {
-      try {
-        listener(letter);
-      } catch (error) {
-        this.logger.error({ err: error }, 'dead letter listener threw');
-      }
-    }
-    // Throttled: a poison flood must not turn into a log flood.
-    const now = this.clock.now();
-    if (now - this.deadLetterLogWindow >= 1_000) {
-      this.logger.warn(
-        {
-          actor: `${letter.kind}:${letter.id}`,
-          reason: letter.reason,
-          error: letter.error,
-          suppressed: this.deadLettersSuppressed,
-        },
-        'dead letter',
-      );
-      this.deadLetterLogWindow = now;
-      this.deadLettersSuppressed = 0;
-    } else {
-      this.deadLettersSuppressed++;
-    }
   }
 
   private armSweep(): void {

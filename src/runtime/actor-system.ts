@@ -1,0 +1,72 @@
+/**
+ * The actor system's public contract: what createSystem() returns and accepts.
+ */
+import type { Logger } from 'pino';
+import type { ActorLogic, ActorRef } from './actor.js';
+import type { Clock } from './clock.js';
+import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-store.js';
+import type { DeadLetter } from './supervisor.js';
+
+/** Logic of any state and message types; `receive` is a method, so its parameters stay assignable. */
+export type AnyActorLogic = ActorLogic<unknown, unknown>;
+
+export interface SystemOptions {
+  store: SnapshotStore;
+  clock?: Clock;
+  logger?: Logger;
+  /** Logic per actor kind; more can be added with `register`. */
+  actors?: Record<string, AnyActorLogic>;
+  /** Idle time before an actor leaves memory (per-logic `passivateAfterMs` overrides). */
+  passivateAfterMs?: number;
+  askTimeoutMs?: number;
+  /** How long an unconfirmed reliable message waits before it is sent again. */
+  redeliverMs?: number;
+  /** Guardian for the `escalate` directive. */
+  onEscalate?: (error: unknown, ref: ActorRef, msg: unknown) => void;
+  scheduler?: { throughput?: number; turnMessages?: number; turnMicros?: number };
+}
+
+export interface SourcedEvent {
+  source: ActorRef;
+  event: unknown;
+  /** Position in the durable event log; 0 for events of ephemeral actors, which are not logged. */
+  seq: number;
+}
+
+export interface AskOptions {
+  timeoutMs?: number;
+}
+
+export interface SystemStats {
+  resident: number;
+  processed: number;
+  commits: number;
+  writes: number;
+  commitFailures: number;
+  timers: number;
+  deadLetters: number;
+}
+
+export interface ActorSystem {
+  register(kind: string, logic: AnyActorLogic): void;
+  ref(kind: string, id: string): ActorRef;
+  tell(to: ActorRef, msg: unknown): void;
+  /** Resolves with the actor's reply (or undefined) once the state it reports is durable. */
+  ask<R = unknown>(to: ActorRef, msg: unknown, options?: AskOptions): Promise<R>;
+  onEvent(listener: (event: SourcedEvent) => void): () => void;
+  onDeadLetter(listener: (letter: DeadLetter) => void): () => void;
+  /** Re-arms every durable timer from the store's index (call once at start with a durable store). */
+  recover(): Promise<{ timers: number }>;
+  /** Lists actors of a kind by index tag straight from the store, without activating them. */
+  list(kind: string, tag: string, options: ListOptions): Promise<ListPage>;
+  count(kind: string, tag: string): Promise<number>;
+  /** Resolves once no message is queued, no actor is loading or busy and no write is pending. */
+  idle(): Promise<void>;
+  /** Passivates idle actors now instead of waiting for the next sweep. */
+  sweep(): void;
+  isResident(ref: ActorRef): boolean;
+  stats(): SystemStats;
+  readonly store: SnapshotStore;
+  readonly clock: Clock;
+  shutdown(options?: { timeoutMs?: number }): Promise<void>;
+}

@@ -1,0 +1,84 @@
+/**
+ * What one actor contributes to a group commit: its record plus the index and timer changes
+ * relative to what the store holds, so a commit touches only what moved.
+ */
+import type { ActorRecord, CommitEntry } from './store/snapshot-store.js';
+
+/**
+ * Index tags and timers that a failed write may nevertheless have filed (a command that timed out
+ * can still land). The next write clears them too instead of trusting the older durable record.
+ */
+export interface Filed {
+  tags: readonly string[];
+  timers: readonly string[];
+}
+
+export function mergeFiled(previous: Filed | null, rec: ActorRecord): Filed {
+  const timers = rec.timers ? Object.keys(rec.timers) : [];
+  return { tags: union(previous?.tags, rec.tags), timers: union(previous?.timers, timers) };
+}
+
+/** Deletes the snapshot and everything filed for it. */
+export function removalEntry(
+  kind: string,
+  id: string,
+  before: ActorRecord | null,
+  uncertain: Filed | null,
+  events: unknown[],
+): CommitEntry {
+  return {
+    kind,
+    id,
+    record: null,
+    removeTags: union(before?.tags, uncertain?.tags),
+    addTags: [],
+    score: 0,
+    removeTimers: union(before?.timers ? Object.keys(before.timers) : [], uncertain?.timers),
+    setTimers: [],
+    events,
+  };
+}
+
+/** Writes `rec` (already carrying its tags and score) over `before`. */
+export function writeEntry(
+  kind: string,
+  id: string,
+  rec: ActorRecord,
+  before: ActorRecord | null,
+  uncertain: Filed | null,
+  events: unknown[],
+): CommitEntry {
+  const beforeTags = union(before?.tags, uncertain?.tags);
+  // When unsure what the store holds, restate everything rather than diff against a guess.
+  const restate = before === null || before.score !== rec.score || uncertain !== null;
+  const removeTimers: string[] = [];
+  const setTimers: Array<readonly [string, number]> = [];
+  const oldTimers = before?.timers ?? null;
+  const newTimers = rec.timers;
+  for (const name of union(oldTimers ? Object.keys(oldTimers) : [], uncertain?.timers)) {
+    if (!newTimers || !Object.hasOwn(newTimers, name)) removeTimers.push(name);
+  }
+  if (newTimers) {
+    for (const name in newTimers) {
+      const at = newTimers[name]!.at;
+      if (uncertain !== null || oldTimers?.[name]?.at !== at) setTimers.push([name, at]);
+    }
+  }
+  return {
+    kind,
+    id,
+    record: rec,
+    removeTags: beforeTags.filter((tag) => !rec.tags.includes(tag)),
+    addTags: restate ? rec.tags : rec.tags.filter((tag) => !beforeTags.includes(tag)),
+    score: rec.score,
+    removeTimers,
+    setTimers,
+    events,
+  };
+}
+
+function union(a: readonly string[] | undefined, b: readonly string[] | undefined): string[] {
+  if (!b || b.length === 0) return a ? [...a] : [];
+  if (!a || a.length === 0) return [...b];
+  return [...new Set([...a, ...b])];
+}
