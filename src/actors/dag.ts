@@ -65,7 +65,11 @@ export function planDag(
 
   const order = topologicalOrder(planned);
   if (order.length < planned.length) {
-    const inCycle = planned.filter((step) => !order.includes(step.index));
+    // Kahn's leftovers include steps that merely depend on a cycle; naming those "cycle through"
+    // sent users hunting for a cycle that is not there, so only steps on a cycle are reported.
+    const inCycle = planned.filter(
+      (step) => !order.includes(step.index) && reachesItself(planned, step.index),
+    );
     for (const step of inCycle) {
       problems.push({
         path: `steps.${step.index}.depends_on`,
@@ -120,6 +124,20 @@ export function topologicalOrder(steps: readonly PlannedStep[]): number[] {
     }
   }
   return order;
+}
+
+/** True when following `dependsOn` from `start` leads back to it. */
+function reachesItself(steps: readonly PlannedStep[], start: number): boolean {
+  const seen = new Set<number>();
+  const stack = [...steps[start]!.dependsOn];
+  while (stack.length > 0) {
+    const current = stack.pop()!;
+    if (current === start) return true;
+    if (seen.has(current)) continue;
+    seen.add(current);
+    stack.push(...steps[current]!.dependsOn);
+  }
+  return false;
 }
 
 function ancestorSets(steps: readonly PlannedStep[], order: readonly number[]): Set<number>[] {

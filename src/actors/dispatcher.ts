@@ -8,6 +8,7 @@
  */
 import type { ActorContext } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
+import { Queue } from '../runtime/mailbox.js';
 import type { DispatcherMsg, DispatcherStats } from './dispatcher-messages.js';
 import type { ExecutionSink, Executor, WorkerInfo } from './executors/executor.js';
 import { newLease } from './ids.js';
@@ -44,6 +45,7 @@ interface Worker extends WorkerInfo {
 }
 
 interface Lease {
+  token: string;
   entry: QueueEntry;
   workerId: string;
   accepted: boolean;
@@ -61,6 +63,8 @@ export interface DispatcherState {
   queues: Map<string, TypeQueue>;
   workers: Map<string, Worker>;
   leases: Map<string, Lease>;
+  /** Leases in the order they were issued; accepted or ended ones are dropped from the head lazily. */
+  unaccepted: Queue<Lease>;
   running: Map<string, number>;
   rates: Map<string, RateBucket>;
   tickAt: number;
@@ -77,6 +81,7 @@ export function createDispatcherLogic(options: DispatcherOptions) {
       queues: new Map(),
       workers: new Map(),
       leases: new Map(),
+      unaccepted: new Queue(),
       running: new Map(),
       rates: new Map(),
       tickAt: Number.POSITIVE_INFINITY,
@@ -189,11 +194,8 @@ export function createDispatcherLogic(options: DispatcherOptions) {
         grant(state, worker, picked.entry, ctx);
       }
     }
-    if (state.leases.size > 0) {
-      for (const lease of state.leases.values()) {
-        if (!lease.accepted) wakeAt = Math.min(wakeAt, lease.issuedAt + leaseAckTimeoutMs);
-      }
-    }
+    const oldest = oldestUnaccepted(state);
+    if (oldest) wakeAt = Math.min(wakeAt, oldest.issuedAt + leaseAckTimeoutMs);
     if (wakeAt < state.tickAt) {
       state.tickAt = wakeAt;
       ctx.setTimer('tick', wakeAt, { type: 'tick' });
@@ -234,7 +236,9 @@ export function createDispatcherLogic(options: DispatcherOptions) {
     const token = newLease();
     worker.running++;
     state.running.set(entry.jobType, (state.running.get(entry.jobType) ?? 0) + 1);
-    state.leases.set(token, { entry, workerId: worker.id, accepted: false, issuedAt: ctx.now });
+    const lease: Lease = { token, entry, workerId: worker.id, accepted: false, issuedAt: ctx.now };
+    state.leases.set(token, lease);
+    state.unaccepted.push(lease);
     ctx.tell(jobRef(entry.jobId), { type: 'lease', lease: token, workerId: worker.id } satisfies JobMsg);
   }
 
@@ -260,9 +264,11 @@ export function createDispatcherLogic(options: DispatcherOptions) {
   }
 
   function expireUnacceptedLeases(state: DispatcherState, now: number): void {
-    for (const [token, lease] of [...state.leases]) {
-      if (lease.accepted || now - lease.issuedAt < leaseAckTimeoutMs) continue;
-      endLease(state, token);
+    for (;;) {
+      const lease = oldestUnaccepted(state);
+      if (!lease || now - lease.issuedAt < leaseAckTimeoutMs) return;
+      state.unaccepted.shift();
+      endLease(state, lease.token);
       const entry = lease.entry;
       queueFor(state, entry.jobType).push(entry.jobId, entry.priority, entry.enqueuedAt, entry.needs);
     }
@@ -278,6 +284,16 @@ export function createDispatcherLogic(options: DispatcherOptions) {
   }
 
   return defineActor<DispatcherState, DispatcherMsg>({ initial, receive, ephemeral: true });
+}
+
+/** The oldest lease still waiting for its job to accept it, dropping settled ones on the way. */
+function oldestUnaccepted(state: DispatcherState): Lease | undefined {
+  for (;;) {
+    const head = state.unaccepted.peek();
+    if (!head) return undefined;
+    if (!head.accepted && state.leases.get(head.token) === head) return head;
+    state.unaccepted.shift();
+  }
 }
 
 function addWorker(state: DispatcherState, info: WorkerInfo, executor: Executor): void {

@@ -146,7 +146,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     fail: (jobId, lease, error) => system.tell(jobRef(jobId), { type: 'fail', lease, error }),
   };
   const executors: Record<string, Executor> = {
-    builtin: new BuiltinExecutor(clock),
+    builtin: new BuiltinExecutor(clock, builtinHandlers(config)),
     remote,
     ...options.executors,
   };
@@ -172,6 +172,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   await bus.start();
   const rolling = new RollingStats(clock);
   system.onEvent(({ event, seq }) => {
+    // Events are emitted with `seq: 0`; the log position overwrites it (an overwrite keeps the copy fast).
     const stamped = { ...(event as MailroomEvent), seq } as MailroomEvent;
     rolling.record(stamped);
     bus.publish(stamped);
@@ -441,6 +442,15 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     recover,
     shutdown: () => system.shutdown(),
   };
+}
+
+/** Job type → builtin handler name (`builtin:<handler>`), so a type may reuse a handler under its own name. */
+function builtinHandlers(config: FileConfig): Record<string, string> {
+  const handlers: Record<string, string> = {};
+  for (const type of config.job_types) {
+    if (type.executor.startsWith('builtin:')) handlers[type.name] = type.executor.slice('builtin:'.length);
+  }
+  return handlers;
 }
 
 /** `builtin:echo` → builtin, `remote` → remote, `thread:x` / `http:y` → the adapter named by the whole string. */

@@ -120,9 +120,5 @@ export const MailroomEvent = z.discriminatedUnion('type', [
 export type MailroomEvent = z.infer<typeof MailroomEvent>;
 export type EventType = MailroomEvent['type'];
 
-/** What an actor emits: the event before the log assigns its `seq`. */
-export type EventDraft = MailroomEvent extends infer E
-  ? E extends MailroomEvent
-    ? Omit<E, 'seq'>
-    : never
-  : never;
+/** What an actor emits: the whole event with `seq: 0`; the log assigns the real `seq` on write. */
+export type EventDraft = MailroomEvent;

@@ -19,7 +19,15 @@ export class BuiltinExecutor implements Executor {
   private readonly running = new Map<string, Running>();
   private readonly handlers: Record<string, Handler>;
 
-  constructor(private readonly clock: Clock) {
+  /**
+   * `handlerOf` maps a job type to its handler (`builtin:<handler>` in the config). Without it the
+   * handler was looked up by the type's own name, so a configured type such as
+   * `{name: "flaky", executor: "builtin:fail"}` failed every attempt with NO_HANDLER.
+   */
+  constructor(
+    private readonly clock: Clock,
+    private readonly handlerOf: Readonly<Record<string, string>> = {},
+  ) {
     this.handlers = {
       echo: (a, sink) => sink.complete(a.jobId, a.lease, a.input),
       sleep: (a, sink, running) => {
@@ -47,7 +55,7 @@ export class BuiltinExecutor implements Executor {
   }
 
   start(assignment: Assignment, sink: ExecutionSink): void {
-    const handler = this.handlers[assignment.type];
+    const handler = this.handlers[this.handlerOf[assignment.type] ?? assignment.type];
     if (!handler) {
       sink.fail(assignment.jobId, assignment.lease, {
         code: 'NO_HANDLER',
