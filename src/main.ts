@@ -1,11 +1,12 @@
 /**
- * Wires one server process: logger, store, actor system and the uWS edge, plus graceful shutdown.
+ * Wires one server process: logger, store, the Mailroom app (actor system and domain actors) and
+ * the uWS edge, plus recovery after a restart and graceful shutdown.
  */
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMailroom, type Mailroom } from './app/mailroom.js';
 import { systemClock } from './runtime/clock.js';
 import type { SnapshotStore } from './runtime/store/snapshot-store.js';
-import { createSystem } from './runtime/system.js';
 import { createServer } from './transport/server.js';
 
 /** Past this, a shutdown that is stuck (a hung store, a wedged actor) is cut short. */
@@ -25,6 +26,7 @@ export interface RunningServer {
   readonly port: number;
   readonly url: string;
   readonly logger: Logger;
+  readonly app: Mailroom;
   /** Stops accepting, drains the actor system, closes the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -33,13 +35,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { server: opts } = config;
   const logger = options.logger ?? createLogger({ level: opts.logLevel });
   const store = await openStore(config, logger);
-  let system: ReturnType<typeof createSystem>;
+  let app: Mailroom;
   try {
-    system = createSystem({ store, clock: systemClock, logger });
+    app = await createMailroom({ store, config: config.file, clock: systemClock, logger });
+    if (store.durable) {
+      const recovered = await app.recover();
+      logger.info(recovered, 'recovered timers and requeued unfinished jobs from the store');
+    }
   } catch (error) {
     await store.close();
     throw error;
   }
+  const system = app.system;
   const http = createServer({ logger, storeName: store.name, ready: () => store.ping() });
 
   let port: number;
@@ -82,7 +89,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let removeSignalHandlers = (): void => {};
   if (options.handleSignals !== false) removeSignalHandlers = exitOnSignals(stop, logger);
 
-  return { host: opts.host, port, url, logger, stop };
+  return { host: opts.host, port, url, logger, app, stop };
 }
 
 async function openStore(config: Config, logger: Logger): Promise<SnapshotStore> {
