@@ -33,6 +33,8 @@ export interface StepState {
   cost: number | null;
   startedAt: number | null;
   completedAt: number | null;
+  /** A completion that arrived after the run ended: kept out of the reported run, used by a retry. */
+  late?: Partial<StepState> | null;
 }
 
 export interface WorkflowState {
@@ -187,7 +189,13 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
         continue;
       }
       const needs = factory.needsFor(step.spec.type, input, step.spec.requirements);
-      ctx.tellReliably(jobRef(step.jobId), { type: 'release', input, needs } satisfies JobMsg);
+      // A step without input resolved to undefined, which left `input`/`output` missing from the
+      // job and step_details (JSON drops undefined); absent input is null everywhere else.
+      ctx.tellReliably(jobRef(step.jobId), {
+        type: 'release',
+        input: input === undefined ? null : input,
+        needs,
+      } satisfies JobMsg);
       steps = replaceStep(steps, step.index, { status: 'pending' });
     }
     let next = steps === wf.steps ? wf : { ...wf, steps };
@@ -207,12 +215,14 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
       startedAt: msg.startedAt,
       completedAt: msg.completedAt,
     };
-    // After the run ended, late results still update the step's details but not the outcome.
     if (TERMINAL.has(wf.status) || isTerminalJobStatus(step.status)) {
-      if (msg.status === 'completed' && step.status !== 'completed') {
-        return { ...wf, steps: replaceStep(wf.steps, step.index, outcome) };
-      }
-      return wf;
+      if (msg.status !== 'completed' || step.status === 'completed') return wf;
+      // After the run ended its step_details were published in the terminal event; changing them
+      // now made the resource disagree with that event (SPEC: one canonical array). The result is
+      // kept aside instead, so a retry reuses it rather than waiting on a job that already finished.
+      if (TERMINAL.has(wf.status))
+        return { ...wf, steps: replaceStep(wf.steps, step.index, { late: outcome }) };
+      return { ...wf, steps: replaceStep(wf.steps, step.index, outcome) };
     }
     let next: WorkflowState = { ...wf, steps: replaceStep(wf.steps, step.index, outcome) };
     if (msg.status === 'completed') {
@@ -318,6 +328,10 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
     let steps = wf.steps;
     for (const step of wf.steps) {
       if (step.status === 'completed') continue;
+      if (step.late) {
+        steps = replaceStep(steps, step.index, { ...step.late, late: null });
+        continue;
+      }
       ctx.tellReliably(jobRef(step.jobId), { type: 'rewait' } satisfies JobMsg);
       steps = replaceStep(steps, step.index, {
         status: 'waiting',

@@ -7,7 +7,7 @@
  * `event:<event type>`, `worker:<id>`.
  */
 import type { Logger } from 'pino';
-import type { SnapshotStore } from '../runtime/store/snapshot-store.js';
+import type { EventLogInfo, SnapshotStore } from '../runtime/store/snapshot-store.js';
 import type { MailroomEvent } from '../schemas/events.js';
 
 export type BusDelivery =
@@ -93,17 +93,28 @@ export class EventBus {
       topics: new Set(topics),
       listener,
       lastSeq: 0,
-      held: since === undefined ? null : [],
+      // Held with or without `since`: a live event delivered before the start position was known
+      // could lie at or before the returned cursor, and one committed before the log was read but
+      // published after would then be dropped, leaving a gap in what this subscriber saw.
+      held: [],
       closed: false,
     };
     // Registered before reading the log, so nothing published from now on can be missed.
     for (const topic of subscriber.topics) this.index(topic).add(subscriber);
-    const info = await this.store.eventLogInfo();
-    let startSeq = info.lastSeq;
-    if (since !== undefined) {
-      const position = decodeCursor(since);
-      const usable = position !== null && position.epoch === info.epoch && position.seq >= info.firstSeq - 1;
-      if (usable && position.seq <= info.lastSeq) {
+    let info: EventLogInfo;
+    let startSeq: number;
+    try {
+      info = await this.store.eventLogInfo();
+      startSeq = info.lastSeq;
+      const position = since === undefined ? undefined : decodeCursor(since);
+      if (position === undefined) {
+        subscriber.lastSeq = info.lastSeq;
+      } else if (
+        position !== null &&
+        position.epoch === info.epoch &&
+        position.seq >= info.firstSeq - 1 &&
+        position.seq <= info.lastSeq
+      ) {
         startSeq = position.seq;
         await this.replay(subscriber, position.seq);
       } else {
@@ -111,12 +122,16 @@ export class EventBus {
         for (const topic of subscriber.topics) this.deliver(subscriber, { kind: 'reset', topic });
         subscriber.lastSeq = info.lastSeq;
       }
-      const held = subscriber.held ?? [];
-      subscriber.held = null;
-      for (const event of held) this.offer(subscriber, event);
-    } else {
-      subscriber.lastSeq = info.lastSeq;
+    } catch (error) {
+      // The caller gets no handle to unsubscribe with, so a registration left behind here called
+      // the listener (or filled its hold) for the rest of the process's life.
+      subscriber.closed = true;
+      for (const topic of subscriber.topics) this.byTopic.get(topic)?.delete(subscriber);
+      throw error;
     }
+    const held = subscriber.held ?? [];
+    subscriber.held = null;
+    for (const event of held) this.offer(subscriber, event);
     return {
       cursor: encodeCursor(info.epoch, startSeq),
       addTopics: (more) => {
