@@ -38,6 +38,23 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * Codes the runtime itself writes into a failed job's or step's `error` (executors and remote
+ * workers report their own codes too). Documented in docs/errors.md beside the API codes.
+ */
+export const JOB_FAILURE_CODES = {
+  TIMEOUT: { retryable: true },
+  WORKER_LOST: { retryable: true },
+  HANDLER_THREW: { retryable: true },
+  NO_HANDLER: { retryable: false },
+  JOB_FAILED: { retryable: true },
+  TEMPLATE_UNRESOLVED: { retryable: false },
+  VALIDATION_FAILED: { retryable: false },
+  STEP_CANCELLED: { retryable: true },
+} as const;
+
+export type JobFailureCode = keyof typeof JOB_FAILURE_CODES;
+
 export interface ErrorDetail {
   path: string;
   message: string;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../src/errors.js';
+import { ERROR_CODES, JOB_FAILURE_CODES } from '../../src/errors.js';
 
 const docPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'errors.md');
 
@@ -44,5 +44,20 @@ describe('docs/errors.md', () => {
   it('documents no code that is not in the registry', () => {
     const unknown = [...documented.keys()].filter((code) => !(code in ERROR_CODES));
     expect(unknown).toEqual([]);
+  });
+});
+
+describe('docs/errors.md job failure codes', () => {
+  const rows = new Map<string, string>();
+  for (const line of readFileSync(docPath, 'utf8').split('\n')) {
+    const match = /^\|\s*`([A-Z][A-Z0-9_]*)`\s*\|\s*(yes|no|per input)\s*\|(.*)\|\s*$/.exec(line);
+    if (match) rows.set(match[1] as string, match[2] as string);
+  }
+
+  it('documents every job failure code, and only those', () => {
+    expect([...rows.keys()].sort()).toEqual(Object.keys(JOB_FAILURE_CODES).sort());
+    for (const [code, entry] of Object.entries(JOB_FAILURE_CODES)) {
+      if (rows.get(code) !== 'per input') expect(rows.get(code), code).toBe(entry.retryable ? 'yes' : 'no');
+    }
   });
 });
