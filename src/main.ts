@@ -2,9 +2,10 @@
  * Wires one server process: logger, store, the Mailroom app (actor system and domain actors) and
  * the uWS edge, plus recovery after a restart and graceful shutdown.
  */
+
+import { createMailroom, type Mailroom } from './app/mailroom.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMailroom, type Mailroom } from './app/mailroom.js';
 import { systemClock } from './runtime/clock.js';
 import type { SnapshotStore } from './runtime/store/snapshot-store.js';
 import { createServer } from './transport/server.js';

@@ -133,7 +133,15 @@ export function createDispatcherLogic(options: DispatcherOptions) {
         break;
       case 'lease_accepted': {
         const lease = state.leases.get(msg.assignment.lease);
-        if (!lease) break;
+        if (!lease) {
+          // Given up meanwhile (not accepted within leaseAckTimeoutMs, entry requeued): the job is
+          // running on a lease nobody executes. Without this it stayed `running` forever.
+          ctx.tell(jobRef(msg.assignment.jobId), {
+            type: 'lease_lost',
+            lease: msg.assignment.lease,
+          } satisfies JobMsg);
+          break;
+        }
         lease.accepted = true;
         const worker = state.workers.get(lease.workerId);
         if (!worker) {

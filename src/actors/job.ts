@@ -121,6 +121,16 @@ export function createJobLogic(options: JobLogicOptions) {
         if (msg.type === 'get' || msg.type === 'cancel' || msg.type === 'retry') {
           ctx.replyError(new MailroomError('NOT_FOUND', `job ${ctx.self.id} not found`));
         }
+        // The queue entry of a job removed by retention (cancelled while queued) can still be
+        // leased: give the slot back, or the lease held a worker slot until the ack timeout and
+        // was then requeued, again and again.
+        if (msg.type === 'lease') {
+          ctx.tell(DISPATCHER, {
+            type: 'lease_refused',
+            jobId: ctx.self.id,
+            lease: msg.lease,
+          } satisfies DispatcherMsg);
+        }
         return job;
       }
       switch (msg.type) {

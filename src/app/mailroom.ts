@@ -31,6 +31,7 @@ import {
 import { type ErrorDetail, MailroomError } from '../errors.js';
 import type { Clock } from '../runtime/clock.js';
 import { systemClock } from '../runtime/clock.js';
+import { encodeCursor as encodeListCursor } from '../runtime/store/cursor.js';
 import type { SnapshotStore } from '../runtime/store/snapshot-store.js';
 import { type ActorSystem, createSystem } from '../runtime/system.js';
 import type { FileConfig } from '../schemas/config.js';
@@ -340,16 +341,22 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     for (;;) {
       const page = await system.list(kind, primary, { limit, cursor, descending: true });
       const records = await Promise.all(page.ids.map((id) => options.store.load(kind, id)));
-      for (const record of records) {
+      for (const [i, record] of records.entries()) {
         if (!record || record.state === null) continue;
         const state = record.state as S;
         const tags = tagsOf(state);
-        if (rest.every((tag) => tags.includes(tag))) items.push(view(state));
+        if (!rest.every((tag) => tags.includes(tag))) continue;
+        items.push(view(state));
+        // Full mid-page: resume right after this item. Resuming after the whole page (as before)
+        // skipped the page's remaining matches whenever a filtered page filled up the result.
+        if (items.length === limit && i < records.length - 1) {
+          return { items, next_cursor: encodeListCursor(record.score, page.ids[i]!) };
+        }
       }
       cursor = page.next;
       if (!cursor || items.length >= limit) break;
     }
-    return { items: items.slice(0, limit), next_cursor: cursor };
+    return { items, next_cursor: cursor };
   }
 
   async function stats(): Promise<Stats> {
@@ -378,19 +385,26 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
 
   async function recover(): Promise<{ timers: number; requeued: number }> {
     const { timers } = await system.recover();
-    let requeued = 0;
+    // Both lists are read before any job is requeued. Listing `running` after the pending jobs
+    // were requeued also caught those that had just been leased again in this process: requeued a
+    // second time, they forgot their live lease, whose executor slot then leaked for good.
+    const ids: string[] = [];
     for (const status of ['pending', 'running'] as const) {
       let cursor: string | null = null;
       do {
         const page = await system.list(JOB_KIND, `status:${status}`, { limit: RECOVERY_PAGE, cursor });
-        for (const id of page.ids) system.tell(jobRef(id), { type: 'requeue' } satisfies JobMsg);
-        requeued += page.ids.length;
+        ids.push(...page.ids);
         cursor = page.next;
-        // Let the requeued jobs activate in bounded waves instead of all at once.
-        await system.idle();
       } while (cursor);
     }
-    return { timers, requeued };
+    for (let start = 0; start < ids.length; start += RECOVERY_PAGE) {
+      for (const id of ids.slice(start, start + RECOVERY_PAGE)) {
+        system.tell(jobRef(id), { type: 'requeue' } satisfies JobMsg);
+      }
+      // Let the requeued jobs activate in bounded waves instead of all at once.
+      await system.idle();
+    }
+    return { timers, requeued: ids.length };
   }
 
   return {
@@ -462,11 +476,17 @@ function executorName(executor: string): string {
 function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
+  // Strict objects report unknown keys once, on the parent; name each key so it can be found
+  // (as config.ts does): `jobs.1.colour`, not `jobs.1`.
   throw validation(
-    result.error.issues.map((issue) => ({
-      path: issue.path.map(String).join('.') || '(body)',
-      message: issue.message,
-    })),
+    result.error.issues.flatMap((issue) => {
+      const paths =
+        issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
+      return paths.map((path) => ({
+        path: path.map(String).join('.') || '(body)',
+        message: issue.message,
+      }));
+    }),
   );
 }
 
