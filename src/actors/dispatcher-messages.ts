@@ -31,5 +31,6 @@ export type DispatcherMsg =
 export interface DispatcherStats {
   queued: Record<string, number>;
   running: Record<string, number>;
+  running_by_worker: Record<string, number>;
   workers: number;
 }

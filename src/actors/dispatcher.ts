@@ -323,5 +323,12 @@ function rateBucket(state: DispatcherState, type: string, rate: number, now: num
 function stats(state: DispatcherState): DispatcherStats {
   const queued: Record<string, number> = {};
   for (const [type, queue] of state.queues) queued[type] = queue.size;
-  return { queued, running: Object.fromEntries(state.running), workers: state.workers.size };
+  const byWorker: Record<string, number> = {};
+  for (const worker of state.workers.values()) byWorker[worker.id] = worker.running;
+  return {
+    queued,
+    running: Object.fromEntries(state.running),
+    running_by_worker: byWorker,
+    workers: state.workers.size,
+  };
 }

@@ -9,7 +9,7 @@ import { planDag } from '../actors/dag.js';
 import { createDispatcherLogic } from '../actors/dispatcher.js';
 import { DISPATCHER, DISPATCHER_KIND, type DispatcherStats } from '../actors/dispatcher-messages.js';
 import { BuiltinExecutor } from '../actors/executors/builtin.js';
-import type { ExecutionSink, Executor } from '../actors/executors/executor.js';
+import type { ExecutionSink, Executor, WorkerInfo } from '../actors/executors/executor.js';
 import { type RemoteConnection, RemoteExecutor } from '../actors/executors/remote.js';
 import {
   type Claim,
@@ -21,6 +21,13 @@ import { newId } from '../actors/ids.js';
 import { createJobLogic, JOB_KIND, type JobMsg, type JobState, jobRef } from '../actors/job.js';
 import { JobFactory } from '../actors/job-factory.js';
 import { jobView, workflowView } from '../actors/views.js';
+import {
+  createWorkerSessionLogic,
+  WORKER_KIND,
+  type WorkerSessionMsg,
+  type WorkerSessionState,
+  workerRef,
+} from '../actors/worker-session.js';
 import {
   createWorkflowLogic,
   WORKFLOW_KIND,
@@ -82,6 +89,16 @@ export interface WorkerRegistration {
   slots: number;
 }
 
+export interface WorkerView {
+  id: string;
+  name: string;
+  types: string[];
+  capabilities: { gpu_memory_gb: number; labels: string[] };
+  slots: number;
+  running: number;
+  connected_at: string;
+}
+
 export interface Mailroom {
   submitJob(spec: unknown, context?: RequestContext): Promise<{ job: JobView; created: boolean }>;
   submitBatch(spec: unknown, context?: RequestContext): Promise<{ items: JobView[] }>;
@@ -108,7 +125,8 @@ export interface Mailroom {
   /** Remote workers (the WebSocket worker protocol plugs in here). */
   connectWorker(registration: WorkerRegistration, connection: RemoteConnection): string;
   setWorkerSlots(workerId: string, slots: number): void;
-  disconnectWorker(workerId: string): void;
+  disconnectWorker(workerId: string, reason?: string): void;
+  listWorkers(): Promise<WorkerView[]>;
   readonly workerSink: ExecutionSink;
   readonly system: ActorSystem;
   readonly factory: JobFactory;
@@ -154,6 +172,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   system.register(JOB_KIND, createJobLogic({ retentionMs: config.retention_ms }));
   system.register(WORKFLOW_KIND, createWorkflowLogic({ factory, retentionMs: config.retention_ms }));
   system.register(IDEMPOTENCY_KIND, createIdempotencyLogic({ retentionMs: config.retention_ms }));
+  system.register(WORKER_KIND, createWorkerSessionLogic({ retentionMs: config.retention_ms }));
   system.register(
     DISPATCHER_KIND,
     createDispatcherLogic({
@@ -383,8 +402,47 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     };
   }
 
+  async function listWorkers(): Promise<WorkerView[]> {
+    const [page, queue] = await Promise.all([
+      system.list(WORKER_KIND, 'connected', { limit: 10_000, descending: false }),
+      system.ask<DispatcherStats>(DISPATCHER, { type: 'stats' }),
+    ]);
+    const sessions = await Promise.all(page.ids.map((id) => options.store.load(WORKER_KIND, id)));
+    const views: WorkerView[] = [];
+    for (const record of sessions) {
+      const session = record?.state as WorkerSessionState | null | undefined;
+      if (!session?.connected) continue;
+      const { worker } = session;
+      views.push({
+        id: worker.id,
+        name: worker.name,
+        types: [...worker.types],
+        capabilities: { gpu_memory_gb: worker.gpuMemoryGb, labels: [...worker.labels] },
+        slots: worker.slots,
+        running: queue.running_by_worker[worker.id] ?? 0,
+        connected_at: new Date(session.connectedAt).toISOString(),
+      });
+    }
+    return views;
+  }
+
   async function recover(): Promise<{ timers: number; requeued: number }> {
     const { timers } = await system.recover();
+    // Sockets do not survive a restart: every session still marked connected is over.
+    let workerCursor: string | null = null;
+    do {
+      const page = await system.list(WORKER_KIND, 'connected', {
+        limit: RECOVERY_PAGE,
+        cursor: workerCursor,
+      });
+      for (const id of page.ids) {
+        system.tell(workerRef(id), {
+          type: 'disconnect',
+          reason: 'server restarted',
+        } satisfies WorkerSessionMsg);
+      }
+      workerCursor = page.next;
+    } while (workerCursor);
     // Both lists are read before any job is requeued. Listing `running` after the pending jobs
     // were requeued also caught those that had just been leased again in this process: requeued a
     // second time, they forgot their live lease, whose executor slot then leaked for good.
@@ -430,26 +488,26 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
       workerCounter++;
       const id = `w-${newId().slice(0, 8)}-${workerCounter}`;
       remote.attach(id, connection);
-      system.tell(DISPATCHER, {
-        type: 'worker_joined',
-        worker: {
-          id,
-          name: registration.name,
-          types: [...registration.types],
-          gpuMemoryGb: registration.gpuMemoryGb,
-          labels: [...registration.labels],
-          slots: registration.slots,
-        },
-      });
+      const worker: WorkerInfo = {
+        id,
+        name: registration.name,
+        types: [...registration.types],
+        gpuMemoryGb: registration.gpuMemoryGb,
+        labels: [...registration.labels],
+        slots: registration.slots,
+      };
+      // The session records the worker durably, emits worker_connected, then tells the dispatcher.
+      system.tell(workerRef(id), { type: 'connect', worker } satisfies WorkerSessionMsg);
       return id;
     },
     setWorkerSlots(workerId, slots) {
-      system.tell(DISPATCHER, { type: 'worker_slots', workerId, slots });
+      system.tell(workerRef(workerId), { type: 'slots', slots } satisfies WorkerSessionMsg);
     },
-    disconnectWorker(workerId) {
+    disconnectWorker(workerId, reason = 'disconnected') {
       remote.detach(workerId);
-      system.tell(DISPATCHER, { type: 'worker_left', workerId });
+      system.tell(workerRef(workerId), { type: 'disconnect', reason } satisfies WorkerSessionMsg);
     },
+    listWorkers,
     workerSink: sink,
     system,
     factory,

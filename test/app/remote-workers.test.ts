@@ -257,9 +257,37 @@ describe('cancel and disconnect', () => {
   });
 });
 
-describe('worker events', () => {
-  // SPEC §4 lists worker_connected / worker_disconnected, but connectWorker and disconnectWorker
-  // emit nothing yet: the dispatcher is ephemeral (its events would carry seq 0 and break the
-  // gap-free log), so this needs a durable worker-session actor (DESIGN.md), not a patch here.
-  it.todo('emits worker_connected and worker_disconnected once each, with gap-free seqs');
+describe('worker sessions', () => {
+  it('emits worker_connected and worker_disconnected once each and lists connected workers', async () => {
+    h = await startApp();
+    const worker = await connect('gpu-box', 2);
+    await h.settle();
+    expect(h.events.ofType('worker_connected')).toEqual([
+      expect.objectContaining({ worker_id: worker.id, name: 'gpu-box', types: [T2I], trace_id: null }),
+    ]);
+    const { job } = await h.app.submitJob(prompt());
+    await h.settle();
+    expect(await h.app.listWorkers()).toEqual([
+      {
+        id: worker.id,
+        name: 'gpu-box',
+        types: [T2I],
+        capabilities: { gpu_memory_gb: 24, labels: [] },
+        slots: 2,
+        running: 1,
+        connected_at: expect.any(String),
+      },
+    ]);
+    worker.disconnect();
+    await h.settle();
+    expect(h.events.ofType('worker_disconnected')).toEqual([
+      expect.objectContaining({ worker_id: worker.id, name: 'gpu-box', reason: 'disconnected' }),
+    ]);
+    expect(await h.app.listWorkers()).toEqual([]);
+    expect((await h.app.getJob(job.id)).status).toBe('pending');
+    // Disconnecting twice changes nothing and emits nothing.
+    worker.disconnect();
+    await h.settle();
+    expect(h.events.ofType('worker_disconnected')).toHaveLength(1);
+  });
 });
