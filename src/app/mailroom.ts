@@ -1,16 +1,9 @@
-/**
- * The typed in-process API of Mailroom: submit, get, list, cancel and retry jobs and workflows,
- * stats, live events, and the remote-worker port. Transport, CLI and tests all use this; it wires
- * the actor system, the domain actors, the executors, the event bus and the stats.
- */
-import type { Logger } from 'pino';
-import type { z } from 'zod';
 import { planDag } from '../actors/dag.js';
 import { createDispatcherLogic } from '../actors/dispatcher.js';
 import { DISPATCHER, DISPATCHER_KIND, type DispatcherStats } from '../actors/dispatcher-messages.js';
 import { BuiltinExecutor } from '../actors/executors/builtin.js';
 import type { ExecutionSink, Executor, WorkerInfo } from '../actors/executors/executor.js';
-import { type RemoteConnection, RemoteExecutor } from '../actors/executors/remote.js';
+import { RemoteExecutor } from '../actors/executors/remote.js';
 import {
   type Claim,
   createIdempotencyLogic,
@@ -35,105 +28,30 @@ import {
   type WorkflowState,
   workflowRef,
 } from '../actors/workflow.js';
-import { type ErrorDetail, MailroomError } from '../errors.js';
-import type { Clock } from '../runtime/clock.js';
+import type { ErrorDetail, MailroomError } from '../errors.js';
 import { systemClock } from '../runtime/clock.js';
-import { encodeCursor as encodeListCursor } from '../runtime/store/cursor.js';
-import type { SnapshotStore } from '../runtime/store/snapshot-store.js';
-import { type ActorSystem, createSystem } from '../runtime/system.js';
+import { createSystem } from '../runtime/system.js';
 import type { FileConfig } from '../schemas/config.js';
 import type { MailroomEvent } from '../schemas/events.js';
 import { BatchSpec, JOB_STATUSES, JobSpec, type JobView } from '../schemas/job.js';
 import { WORKFLOW_STATUSES, WorkflowSpec, type WorkflowView } from '../schemas/workflow.js';
-import { type BusDelivery, EventBus, type Subscription } from './event-bus.js';
-import { RollingStats, type WindowStats } from './stats.js';
+import { EventBus } from './event-bus.js';
+import { type ListQuery, listByTags, type Page } from './listing.js';
+import type { Mailroom, MailroomOptions, RequestContext, Stats, WorkerView } from './mailroom-api.js';
+import { parse, validation } from './validation.js';
 
-export interface MailroomOptions {
-  store: SnapshotStore;
-  config: FileConfig;
-  clock?: Clock;
-  logger?: Logger;
-  /** Extra executor adapters by name (`thread:<module>` and `http:<agent>` types name theirs). */
-  executors?: Record<string, Executor>;
-  /** In-process jobs the builtin executor runs at once. */
-  builtinSlots?: number;
-}
+export type { ListQuery, Page };
 
-/** Who asked, for tracing: flows into every event the request causes. */
-export interface RequestContext {
-  traceId?: string | null;
-}
+import { RollingStats } from './stats.js';
 
-export interface ListQuery {
-  limit?: number;
-  cursor?: string | null;
-}
-
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
-}
-
-export interface Stats {
-  jobs: { by_status: Record<string, number>; by_type: Record<string, number> };
-  workflows: { by_status: Record<string, number> };
-  queue: DispatcherStats;
-  last_minute: WindowStats;
-}
-
-export interface WorkerRegistration {
-  name: string;
-  types: readonly string[];
-  gpuMemoryGb: number;
-  labels: readonly string[];
-  slots: number;
-}
-
-export interface WorkerView {
-  id: string;
-  name: string;
-  types: string[];
-  capabilities: { gpu_memory_gb: number; labels: string[] };
-  slots: number;
-  running: number;
-  connected_at: string;
-}
-
-export interface Mailroom {
-  submitJob(spec: unknown, context?: RequestContext): Promise<{ job: JobView; created: boolean }>;
-  submitBatch(spec: unknown, context?: RequestContext): Promise<{ items: JobView[] }>;
-  getJob(id: string): Promise<JobView>;
-  listJobs(
-    query: ListQuery & { status?: string; type?: string; workflow_id?: string },
-  ): Promise<Page<JobView>>;
-  cancelJob(id: string, reason?: string): Promise<JobView>;
-  retryJob(id: string): Promise<JobView>;
-  submitWorkflow(
-    spec: unknown,
-    context?: RequestContext,
-  ): Promise<{ workflow: WorkflowView; created: boolean }>;
-  getWorkflow(id: string): Promise<WorkflowView>;
-  listWorkflows(query: ListQuery & { status?: string; name?: string }): Promise<Page<WorkflowView>>;
-  cancelWorkflow(id: string, reason?: string): Promise<WorkflowView>;
-  retryWorkflow(id: string): Promise<WorkflowView>;
-  stats(): Promise<Stats>;
-  subscribe(
-    topics: readonly string[],
-    since: string | undefined,
-    listener: (d: BusDelivery) => void,
-  ): Promise<Subscription>;
-  /** Remote workers (the WebSocket worker protocol plugs in here). */
-  connectWorker(registration: WorkerRegistration, connection: RemoteConnection): string;
-  setWorkerSlots(workerId: string, slots: number): void;
-  disconnectWorker(workerId: string, reason?: string): void;
-  listWorkers(): Promise<WorkerView[]>;
-  readonly workerSink: ExecutionSink;
-  readonly system: ActorSystem;
-  readonly factory: JobFactory;
-  /** After a restart on a durable store: re-arm timers and requeue pending and running jobs. */
-  recover(): Promise<{ timers: number; requeued: number }>;
-  shutdown(): Promise<void>;
-}
+export type {
+  Mailroom,
+  MailroomOptions,
+  RequestContext,
+  Stats,
+  WorkerRegistration,
+  WorkerView,
+} from './mailroom-api.js';
 
 const RECOVERY_PAGE = 1_000;
 
@@ -322,7 +240,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     if (query.workflow_id) filters.push(`workflow:${query.workflow_id}`);
     if (query.status) filters.push(`status:${query.status}`);
     if (query.type) filters.push(`type:${query.type}`);
-    return listByTags<JobState, JobView>(JOB_KIND, filters, query, jobView, (job) => [
+    return listByTags<JobState, JobView>(options.store, JOB_KIND, filters, query, jobView, (job) => [
       `status:${job.status}`,
       `type:${job.type}`,
       ...(job.workflowId ? [`workflow:${job.workflowId}`] : []),
@@ -336,46 +254,14 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     const filters: string[] = [];
     if (query.status) filters.push(`status:${query.status}`);
     if (query.name) filters.push(`name:${query.name}`);
-    return listByTags<WorkflowState, WorkflowView>(WORKFLOW_KIND, filters, query, workflowView, (wf) => [
-      `status:${wf.status}`,
-      `name:${wf.name}`,
-    ]);
-  }
-
-  /**
-   * Newest first from the most selective index; further filters are checked on the durable
-   * snapshots (read from the store, without activating actors).
-   */
-  async function listByTags<S, V>(
-    kind: string,
-    filters: string[],
-    query: ListQuery,
-    view: (state: S) => V,
-    tagsOf: (state: S) => string[],
-  ): Promise<Page<V>> {
-    const limit = Math.max(1, Math.min(query.limit ?? 50, 500));
-    const [primary = 'all', ...rest] = filters;
-    const items: V[] = [];
-    let cursor = query.cursor ?? null;
-    for (;;) {
-      const page = await system.list(kind, primary, { limit, cursor, descending: true });
-      const records = await Promise.all(page.ids.map((id) => options.store.load(kind, id)));
-      for (const [i, record] of records.entries()) {
-        if (!record || record.state === null) continue;
-        const state = record.state as S;
-        const tags = tagsOf(state);
-        if (!rest.every((tag) => tags.includes(tag))) continue;
-        items.push(view(state));
-        // Full mid-page: resume right after this item. Resuming after the whole page (as before)
-        // skipped the page's remaining matches whenever a filtered page filled up the result.
-        if (items.length === limit && i < records.length - 1) {
-          return { items, next_cursor: encodeListCursor(record.score, page.ids[i]!) };
-        }
-      }
-      cursor = page.next;
-      if (!cursor || items.length >= limit) break;
-    }
-    return { items, next_cursor: cursor };
+    return listByTags<WorkflowState, WorkflowView>(
+      options.store,
+      WORKFLOW_KIND,
+      filters,
+      query,
+      workflowView,
+      (wf) => [`status:${wf.status}`, `name:${wf.name}`],
+    );
   }
 
   async function stats(): Promise<Stats> {
@@ -529,26 +415,4 @@ function builtinHandlers(config: FileConfig): Record<string, string> {
 function executorName(executor: string): string {
   if (executor.startsWith('builtin:')) return 'builtin';
   return executor;
-}
-
-function parse<T extends z.ZodType>(schema: T, raw: unknown): z.infer<T> {
-  const result = schema.safeParse(raw);
-  if (result.success) return result.data;
-  // Strict objects report unknown keys once, on the parent; name each key so it can be found
-  // (as config.ts does): `jobs.1.colour`, not `jobs.1`.
-  throw validation(
-    result.error.issues.flatMap((issue) => {
-      const paths =
-        issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [...issue.path, key]) : [issue.path];
-      return paths.map((path) => ({
-        path: path.map(String).join('.') || '(body)',
-        message: issue.message,
-      }));
-    }),
-  );
-}
-
-function validation(details: ErrorDetail[]): MailroomError {
-  const summary = details.map((detail) => `${detail.path}: ${detail.message}`).join('; ');
-  return new MailroomError('VALIDATION_FAILED', `Validation failed: ${summary}`, { details });
 }

@@ -1,0 +1,52 @@
+/**
+ * Paged listings of jobs and workflows straight from the store's indexes.
+ */
+import { encodeCursor as encodeListCursor } from '../runtime/store/cursor.js';
+import type { SnapshotStore } from '../runtime/store/snapshot-store.js';
+
+export interface ListQuery {
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+/**
+ * Newest first from the most selective index; further filters are checked on the durable
+ * snapshots (read from the store, without activating actors).
+ */
+export async function listByTags<S, V>(
+  store: SnapshotStore,
+  kind: string,
+  filters: string[],
+  query: ListQuery,
+  view: (state: S) => V,
+  tagsOf: (state: S) => string[],
+): Promise<Page<V>> {
+  const limit = Math.max(1, Math.min(query.limit ?? 50, 500));
+  const [primary = 'all', ...rest] = filters;
+  const items: V[] = [];
+  let cursor = query.cursor ?? null;
+  for (;;) {
+    const page = await store.list(kind, primary, { limit, cursor, descending: true });
+    const records = await Promise.all(page.ids.map((id) => store.load(kind, id)));
+    for (const [i, record] of records.entries()) {
+      if (!record || record.state === null) continue;
+      const state = record.state as S;
+      const tags = tagsOf(state);
+      if (!rest.every((tag) => tags.includes(tag))) continue;
+      items.push(view(state));
+      // Full mid-page: resume right after this item. Resuming after the whole page (as before)
+      // skipped the page's remaining matches whenever a filtered page filled up the result.
+      if (items.length === limit && i < records.length - 1) {
+        return { items, next_cursor: encodeListCursor(record.score, page.ids[i]!) };
+      }
+    }
+    cursor = page.next;
+    if (!cursor || items.length >= limit) break;
+  }
+  return { items, next_cursor: cursor };
+}

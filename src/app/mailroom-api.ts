@@ -1,0 +1,94 @@
+/**
+ * The typed in-process API of Mailroom (what createMailroom returns), and its options and views.
+ */
+import type { Logger } from 'pino';
+import type { DispatcherStats } from '../actors/dispatcher-messages.js';
+import type { ExecutionSink, Executor } from '../actors/executors/executor.js';
+import type { RemoteConnection } from '../actors/executors/remote.js';
+import type { JobFactory } from '../actors/job-factory.js';
+import type { Clock } from '../runtime/clock.js';
+import type { SnapshotStore } from '../runtime/store/snapshot-store.js';
+import type { ActorSystem } from '../runtime/system.js';
+import type { FileConfig } from '../schemas/config.js';
+import type { JobView } from '../schemas/job.js';
+import type { WorkflowView } from '../schemas/workflow.js';
+import type { BusDelivery, Subscription } from './event-bus.js';
+import type { ListQuery, Page } from './listing.js';
+import type { WindowStats } from './stats.js';
+
+export interface MailroomOptions {
+  store: SnapshotStore;
+  config: FileConfig;
+  clock?: Clock;
+  logger?: Logger;
+  /** Extra executor adapters by name (`thread:<module>` and `http:<agent>` types name theirs). */
+  executors?: Record<string, Executor>;
+  /** In-process jobs the builtin executor runs at once. */
+  builtinSlots?: number;
+}
+
+/** Who asked, for tracing: flows into every event the request causes. */
+export interface RequestContext {
+  traceId?: string | null;
+}
+
+export interface Stats {
+  jobs: { by_status: Record<string, number>; by_type: Record<string, number> };
+  workflows: { by_status: Record<string, number> };
+  queue: DispatcherStats;
+  last_minute: WindowStats;
+}
+
+export interface WorkerRegistration {
+  name: string;
+  types: readonly string[];
+  gpuMemoryGb: number;
+  labels: readonly string[];
+  slots: number;
+}
+
+export interface WorkerView {
+  id: string;
+  name: string;
+  types: string[];
+  capabilities: { gpu_memory_gb: number; labels: string[] };
+  slots: number;
+  running: number;
+  connected_at: string;
+}
+
+export interface Mailroom {
+  submitJob(spec: unknown, context?: RequestContext): Promise<{ job: JobView; created: boolean }>;
+  submitBatch(spec: unknown, context?: RequestContext): Promise<{ items: JobView[] }>;
+  getJob(id: string): Promise<JobView>;
+  listJobs(
+    query: ListQuery & { status?: string; type?: string; workflow_id?: string },
+  ): Promise<Page<JobView>>;
+  cancelJob(id: string, reason?: string): Promise<JobView>;
+  retryJob(id: string): Promise<JobView>;
+  submitWorkflow(
+    spec: unknown,
+    context?: RequestContext,
+  ): Promise<{ workflow: WorkflowView; created: boolean }>;
+  getWorkflow(id: string): Promise<WorkflowView>;
+  listWorkflows(query: ListQuery & { status?: string; name?: string }): Promise<Page<WorkflowView>>;
+  cancelWorkflow(id: string, reason?: string): Promise<WorkflowView>;
+  retryWorkflow(id: string): Promise<WorkflowView>;
+  stats(): Promise<Stats>;
+  subscribe(
+    topics: readonly string[],
+    since: string | undefined,
+    listener: (d: BusDelivery) => void,
+  ): Promise<Subscription>;
+  /** Remote workers (the WebSocket worker protocol plugs in here). */
+  connectWorker(registration: WorkerRegistration, connection: RemoteConnection): string;
+  setWorkerSlots(workerId: string, slots: number): void;
+  disconnectWorker(workerId: string, reason?: string): void;
+  listWorkers(): Promise<WorkerView[]>;
+  readonly workerSink: ExecutionSink;
+  readonly system: ActorSystem;
+  readonly factory: JobFactory;
+  /** After a restart on a durable store: re-arm timers and requeue pending and running jobs. */
+  recover(): Promise<{ timers: number; requeued: number }>;
+  shutdown(): Promise<void>;
+}
