@@ -23,6 +23,8 @@ export interface SystemOptions {
   redeliverMs?: number;
   /** Guardian for the `escalate` directive. */
   onEscalate?: (error: unknown, ref: ActorRef, msg: unknown) => void;
+  /** Group commits allowed in flight at once (each actor is in at most one). */
+  maxCommitsInFlight?: number;
   scheduler?: { throughput?: number; turnMessages?: number; turnMicros?: number };
 }
 

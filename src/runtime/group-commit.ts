@@ -1,7 +1,9 @@
 /**
  * Group commit: every cell dirtied during a scheduler turn is written in one store call, and every
- * effect waiting on those writes is released together when the store answers. At most one commit
- * is in flight; cells dirtied meanwhile form the next batch, so batches grow with load.
+ * effect waiting on those writes is released together when the store answers. A few commits may be
+ * in flight at once (the store applies them in order on its connection), so the write path is not
+ * bound by one round trip; an actor is in at most one of them, and actors dirtied while their own
+ * write is in flight join a later batch once it settles. Batches grow with load.
  */
 import { MailroomError, toMailroomError } from '../errors.js';
 import type { ActorCell } from './cell.js';
@@ -15,20 +17,21 @@ export interface CommitStats {
 
 export class GroupCommit {
   private dirty: ActorCell[] = [];
-  private inFlight = false;
+  private inFlight = 0;
   readonly stats: CommitStats = { commits: 0, writes: 0, failures: 0 };
 
   constructor(
     private readonly store: SnapshotStore,
     private readonly onSettled: (error: MailroomError | null) => void,
+    private readonly maxInFlight = 4,
   ) {}
 
   get idle(): boolean {
-    return !this.inFlight && this.dirty.length === 0;
+    return this.inFlight === 0 && this.dirty.length === 0;
   }
 
   get busy(): boolean {
-    return this.inFlight;
+    return this.inFlight > 0;
   }
 
   add(cell: ActorCell): void {
@@ -38,13 +41,15 @@ export class GroupCommit {
   }
 
   flush(): void {
-    if (this.inFlight || this.dirty.length === 0) return;
+    if (this.inFlight >= this.maxInFlight || this.dirty.length === 0) return;
     const batch = this.dirty;
     this.dirty = [];
     const cells: ActorCell[] = [];
     const entries: CommitEntry[] = [];
     for (const cell of batch) {
       cell.inDirtyList = false;
+      // Its own write is still in flight: it re-marks itself dirty when that one settles.
+      if (cell.isCommitting) continue;
       const entry = cell.beginCommit();
       if (entry) {
         cells.push(cell);
@@ -52,10 +57,10 @@ export class GroupCommit {
       }
     }
     if (entries.length === 0) return;
-    this.inFlight = true;
+    this.inFlight++;
     this.store.commit(entries).then(
       (receipt) => {
-        this.inFlight = false;
+        this.inFlight--;
         this.stats.commits++;
         this.stats.writes += entries.length;
         let offset = 0;
@@ -67,7 +72,7 @@ export class GroupCommit {
         this.onSettled(null);
       },
       (cause: unknown) => {
-        this.inFlight = false;
+        this.inFlight--;
         this.stats.failures++;
         const error =
           cause instanceof MailroomError && cause.code === 'STORE_UNAVAILABLE'

@@ -98,7 +98,11 @@ class System implements ActorSystem, CellHost {
       options.onEscalate ??
       ((error, ref) =>
         this.logger.error({ err: error, actor: ref }, 'actor failure escalated; actor stopped'));
-    this.committer = new GroupCommit(this.store, (error) => this.onCommitSettled(error));
+    this.committer = new GroupCommit(
+      this.store,
+      (error) => this.onCommitSettled(error),
+      options.maxCommitsInFlight ?? 4,
+    );
     this.scheduler = new Scheduler({ ...options.scheduler, afterTurn: () => this.committer.flush() });
     this.timers = new TimerHeap(this.clock, (entry) => {
       const env = envelope(entry.name);

@@ -56,7 +56,7 @@ describe('group commit', () => {
     expect(system.stats().writes).toBe(1);
   });
 
-  it('keeps one commit in flight; actors dirtied meanwhile form the next batch', async () => {
+  it('keeps an actor in at most one commit; it joins a later batch once its write settled', async () => {
     const { system, store, ref, ids } = start();
     await system.ask(ref('warm'), { type: 'get' });
     store.hold();
@@ -70,8 +70,30 @@ describe('group commit', () => {
     expect(store.commits).toEqual([]);
     store.release();
     await system.idle();
-    expect(store.commits.map(ids)).toEqual([['a'], ['a', 'b', 'c']]);
+    // a's second change waited for its first write; b and c did not wait for a.
+    expect(store.commits.map(ids)).toEqual([['a'], ['b'], ['c'], ['a']]);
     expect((await store.load('counter', 'a'))?.state).toBe(2);
+  });
+
+  it('has at most maxCommitsInFlight writes outstanding; the rest form the next batch', async () => {
+    const store = new ControlledStore();
+    system = createSystem({ store, clock: new SimulatedClock(), actors: { counter }, maxCommitsInFlight: 1 });
+    const ref = (id: string) => system!.ref('counter', id);
+    await system.ask(ref('warm'), { type: 'get' });
+    store.hold();
+    system.tell(ref('a'), { type: 'inc' });
+    await settle();
+    system.tell(ref('b'), { type: 'inc' });
+    await settle();
+    system.tell(ref('c'), { type: 'inc' });
+    system.tell(ref('a'), { type: 'inc' });
+    await settle();
+    store.release();
+    await system.idle();
+    expect(store.commits.map((batch) => batch.map((entry) => entry.id).sort())).toEqual([
+      ['a'],
+      ['a', 'b', 'c'],
+    ]);
   });
 
   it('releases every reply waiting on one commit together', async () => {

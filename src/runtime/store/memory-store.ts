@@ -119,9 +119,13 @@ export class MemoryStore implements SnapshotStore {
     return Promise.resolve({ ids: page.map(([id]) => id), next });
   }
 
-  count(kind: string, tag: string): Promise<number> {
+  count(kind: string, tag: string, minScore?: number): Promise<number> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
-    return Promise.resolve(this.tags.get(kind)?.get(tag)?.size ?? 0);
+    const set = this.tags.get(kind)?.get(tag);
+    if (!set || minScore === undefined) return Promise.resolve(set?.size ?? 0);
+    let n = 0;
+    for (const score of set.values()) if (score >= minScore) n++;
+    return Promise.resolve(n);
   }
 
   loadTimers(until: number): Promise<TimerRef[]> {

@@ -173,8 +173,10 @@ export class RedisStore implements SnapshotStore {
     return { ids, next };
   }
 
-  count(kind: string, tag: string): Promise<number> {
-    return this.call(() => this.client.zcard(this.keys.tag(kind, tag)));
+  count(kind: string, tag: string, minScore?: number): Promise<number> {
+    const key = this.keys.tag(kind, tag);
+    if (minScore === undefined) return this.call(() => this.client.zcard(key));
+    return this.call(() => this.client.zcount(key, minScore, '+inf'));
   }
 
   async loadTimers(until: number): Promise<TimerRef[]> {

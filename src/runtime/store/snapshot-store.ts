@@ -95,7 +95,8 @@ export interface SnapshotStore {
   readEvents(afterSeq: number, limit: number): Promise<LoggedEvent[]>;
   eventLogInfo(): Promise<EventLogInfo>;
   list(kind: string, tag: string, options: ListOptions): Promise<ListPage>;
-  count(kind: string, tag: string): Promise<number>;
+  /** Members of a tag set; with `minScore`, only those scored at least that (creation time: "since"). */
+  count(kind: string, tag: string, minScore?: number): Promise<number>;
   /** Every durable timer with `at <= until`, earliest first. */
   loadTimers(until: number): Promise<TimerRef[]>;
   /** Resolves when the store answers; rejects with STORE_UNAVAILABLE otherwise. */
