@@ -60,6 +60,9 @@ export type {
   SystemStats,
 } from './actor-system.js';
 
+/** Sweeps for idle actors at least this often (also when every kind stays in memory). */
+const MAX_SWEEP_INTERVAL_MS = 60_000;
+
 export function createSystem(options: SystemOptions): ActorSystem {
   return new System(options);
 }
@@ -475,7 +478,11 @@ class System implements ActorSystem, CellHost {
 
   private armSweep(): void {
     const finite = [...this.idleLists.values()].map((list) => list.idleMs).filter(Number.isFinite);
-    const interval = Math.max(50, Math.min(this.passivateAfterMs, ...finite) / 2);
+    // Capped: with no finite idle time the minimum is Infinity, which setTimeout turns into 1 ms.
+    const interval = Math.min(
+      MAX_SWEEP_INTERVAL_MS,
+      Math.max(50, Math.min(this.passivateAfterMs, ...finite) / 2),
+    );
     this.sweepTimer = this.clock.setTimeout(() => {
       this.sweep();
       if (!this.stopping) this.armSweep();

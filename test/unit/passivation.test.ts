@@ -216,3 +216,30 @@ describe('IdleList', () => {
     expect(called).toBe(false);
   });
 });
+
+describe('sweep scheduling', () => {
+  it('arms a finite sweep interval when no actor kind ever passivates', async () => {
+    const clock = new SimulatedClock();
+    const requested: number[] = [];
+    const setTimeout = clock.setTimeout.bind(clock);
+    // Node turns an Infinity delay into 1 ms, so the interval the system asks for must be finite.
+    clock.setTimeout = (fn, ms) => {
+      requested.push(ms);
+      return setTimeout(fn, ms);
+    };
+    const never = defineActor<number, { type: 'noop' }>({
+      initial: () => 0,
+      receive: (s) => s,
+      ephemeral: true,
+    });
+    const system = createSystem({
+      store: new MemoryStore(),
+      clock,
+      passivateAfterMs: Number.POSITIVE_INFINITY,
+      actors: { never },
+    });
+    expect(requested.length).toBeGreaterThan(0);
+    expect(requested.every((ms) => Number.isFinite(ms) && ms >= 50)).toBe(true);
+    await system.shutdown({ timeoutMs: 10 });
+  });
+});

@@ -1,0 +1,155 @@
+/**
+ * Jobs and workflows through the whole in-process domain: submit → dispatcher → builtin executor →
+ * completion, every transition an actor turn (and, with Redis, a durable group-committed write).
+ * Closed loop: `--concurrency` submissions in flight; each completion (seen as its event) frees a slot.
+ *
+ *   node --import tsx bench/app/throughput.ts [--variant jobs-memory|jobs-redis|diamond-memory|diamond-redis]
+ *       [--duration 8000] [--warmup 2000] [--concurrency 2000] [--redis redis://127.0.0.1:6379] [--json]
+ */
+import { createMailroom, type Mailroom } from '../../src/app/mailroom.js';
+import { loadConfig } from '../../src/config.js';
+import { MemoryStore } from '../../src/runtime/store/memory-store.js';
+import { createRedisStore } from '../../src/runtime/store/redis-store.js';
+import type { SnapshotStore } from '../../src/runtime/store/snapshot-store.js';
+import {
+  DEFAULT_REDIS,
+  deleteKeys,
+  flags,
+  fmtRate,
+  LATENCY_HEADER,
+  latencyRow,
+  now,
+  nsHistogram,
+  num,
+  percentilesUs,
+  recordMs,
+  report,
+  runVariants,
+  sleep,
+  str,
+  table,
+  uniquePrefix,
+  type VariantResult,
+} from '../runtime/common.js';
+
+const VARIANTS = ['jobs-memory', 'jobs-redis', 'diamond-memory', 'diamond-redis'] as const;
+
+const values = flags(
+  {
+    duration: { type: 'string' },
+    warmup: { type: 'string' },
+    concurrency: { type: 'string' },
+    redis: { type: 'string' },
+  },
+  'usage: throughput.ts [--variant NAME] [--duration ms] [--warmup ms] [--concurrency n] [--redis url] [--json]',
+);
+const durationMs = num(values.duration, 8_000);
+const warmupMs = num(values.warmup, 2_000);
+const concurrency = num(values.concurrency, 2_000);
+const redisUrl = str(values.redis, DEFAULT_REDIS);
+
+const DIAMOND = {
+  name: 'diamond',
+  steps: [
+    { name: 'a', type: 'echo', input: { n: 1 } },
+    { name: 'b', type: 'echo', input: { v: '{{ steps.a.output.n }}' }, depends_on: ['a'] },
+    { name: 'c', type: 'echo', input: { v: '{{ steps.a.output.n }}' }, depends_on: ['a'] },
+    { name: 'd', type: 'echo', depends_on: ['b', 'c'] },
+  ],
+};
+
+async function runOne(variant: string): Promise<VariantResult> {
+  const durable = variant.endsWith('redis');
+  const prefix = uniquePrefix('bench-app');
+  const store: SnapshotStore = durable
+    ? await createRedisStore({ url: redisUrl, prefix })
+    : new MemoryStore();
+  const { file } = loadConfig({ env: {} });
+  // Terminal actors leave memory quickly, as they would under sustained load.
+  const app = await createMailroom({ store, config: file, builtinSlots: concurrency });
+  const workflows = variant.startsWith('diamond');
+  const latency = nsHistogram();
+  const startedAt = new Map<string, number>();
+  let completed = 0;
+  let measuring = false;
+  let stopping = false;
+  const done = (id: string) => {
+    const started = startedAt.get(id);
+    if (started === undefined) return;
+    startedAt.delete(id);
+    completed++;
+    if (measuring) recordMs(latency, now() - started);
+    if (!stopping) submit(app, workflows);
+  };
+  await app.subscribe(
+    [workflows ? 'event:workflow_completed' : 'event:job_completed'],
+    undefined,
+    (delivery) => {
+      if (delivery.kind !== 'event') return;
+      const event = delivery.event;
+      if (event.type === 'workflow_completed') done(event.workflow_id);
+      else if (event.type === 'job_completed') done(event.job_id);
+    },
+  );
+
+  let errors = 0;
+  function submit(target: Mailroom, asWorkflow: boolean): void {
+    const t0 = now();
+    const pending = asWorkflow
+      ? target.submitWorkflow(DIAMOND).then((r) => r.workflow.id)
+      : target.submitJob({ type: 'echo', input: { n: 1 } }).then((r) => r.job.id);
+    pending.then(
+      (id) => {
+        // Completion can beat the submit's own ack; then it was already counted.
+        if (!startedAt.has(id)) startedAt.set(id, t0);
+      },
+      () => {
+        // Submissions still in flight when the app stops are refused by design, not errors.
+        if (!stopping) errors++;
+      },
+    );
+  }
+  for (let i = 0; i < concurrency; i++) submit(app, workflows);
+  await sleep(warmupMs);
+  measuring = true;
+  const before = completed;
+  const t0 = now();
+  await sleep(durationMs);
+  const elapsed = now() - t0;
+  measuring = false;
+  stopping = true;
+  const rate = ((completed - before) * 1000) / elapsed;
+  await app.shutdown();
+  await store.close();
+  if (durable) await deleteKeys(redisUrl, prefix);
+  return {
+    variant,
+    unit: workflows ? 'workflows/s' : 'jobs/s',
+    rate,
+    completed: completed - before,
+    errors,
+    latency: percentilesUs(latency),
+  };
+}
+
+const results = await runVariants(VARIANTS, values, runOne);
+report('app-throughput', values, results, (rows) =>
+  [
+    table([
+      ['variant', 'throughput', 'completed', 'errors'],
+      ...rows.map((r) => [
+        r.variant,
+        `${fmtRate(r.rate as number)} ${r.unit}`,
+        String(r.completed),
+        String(r.errors),
+      ]),
+    ]),
+    '',
+    table([
+      [...LATENCY_HEADER.slice(0, 1), ...LATENCY_HEADER.slice(1)],
+      ...rows.map((r) =>
+        latencyRow(`${r.variant} submit→completed`, r.latency as ReturnType<typeof percentilesUs>),
+      ),
+    ]),
+  ].join('\n'),
+);
