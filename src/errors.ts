@@ -7,6 +7,7 @@ export const ERROR_CODES = {
   INTERNAL: { status: 500, retryable: true, message: 'Internal error' },
   VALIDATION_FAILED: { status: 400, retryable: false, message: 'Validation failed' },
   INVALID_JSON: { status: 400, retryable: false, message: 'Malformed JSON body' },
+  INVALID_MSGPACK: { status: 400, retryable: false, message: 'Malformed MessagePack body' },
   CONFIG_INVALID: { status: 500, retryable: false, message: 'Configuration is invalid' },
   NOT_FOUND: { status: 404, retryable: false, message: 'Not found' },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, message: 'Method not allowed' },
@@ -34,6 +35,12 @@ export const ERROR_CODES = {
     message: 'The resource is not in a state that allows this',
   },
   LEASE_STALE: { status: 409, retryable: false, message: 'The lease is not the current one for this job' },
+  // The compatibility routes (SPEC §3) answer with the codes of the service they replace.
+  JOB_SUBMISSION_FAILED: { status: 400, retryable: false, message: 'Job validation failed' },
+  JOB_NOT_FOUND: { status: 404, retryable: false, message: 'Job not found' },
+  WORKFLOW_CREATION_FAILED: { status: 400, retryable: false, message: 'Workflow validation failed' },
+  WORKFLOW_NOT_FOUND: { status: 404, retryable: false, message: 'Workflow not found' },
+  INVALID_TIMEFRAME: { status: 400, retryable: false, message: 'Invalid timeframe' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

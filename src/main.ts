@@ -48,7 +48,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     throw error;
   }
   const system = app.system;
-  const http = createServer({ logger, storeName: store.name, ready: () => store.ping() });
+  const http = createServer({
+    logger,
+    storeName: store.name,
+    ready: () => store.ping(),
+    app,
+    maxBodyBytes: config.file.max_body_bytes,
+    apiKeys: opts.apiKeys,
+    rateLimit: config.file.rate_limit,
+  });
 
   let port: number;
   try {

@@ -74,7 +74,8 @@ export interface Mailroom {
   listWorkflows(query: ListQuery & { status?: string; name?: string }): Promise<Page<WorkflowView>>;
   cancelWorkflow(id: string, reason?: string): Promise<WorkflowView>;
   retryWorkflow(id: string): Promise<WorkflowView>;
-  stats(): Promise<Stats>;
+  /** Counts by status and type; with `since` (epoch ms), only jobs and workflows created since then. */
+  stats(options?: { since?: number }): Promise<Stats>;
   subscribe(
     topics: readonly string[],
     since: string | undefined,

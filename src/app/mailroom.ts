@@ -264,8 +264,9 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     );
   }
 
-  async function stats(): Promise<Stats> {
-    const count = (kind: string, tag: string) => options.store.count(kind, tag);
+  async function stats(window: { since?: number } = {}): Promise<Stats> {
+    // Index scores are creation times, so "since" is a score range (ZCOUNT on Redis).
+    const count = (kind: string, tag: string) => options.store.count(kind, tag, window.since);
     const [jobStatus, jobTypes, workflowStatus, queue] = await Promise.all([
       Promise.all(
         JOB_STATUSES.map(async (status) => [status, await count(JOB_KIND, `status:${status}`)] as const),

@@ -80,6 +80,14 @@ export const JobTypeConfig = z.strictObject({
 });
 export type JobTypeConfig = z.infer<typeof JobTypeConfig>;
 
+/** Per API key (applies only when API_KEYS is set): a token bucket of `burst`, refilled at `requests_per_second`. */
+export const RateLimitConfig = z.strictObject({
+  enabled: z.boolean().default(true),
+  requests_per_second: z.number().positive().default(1_000),
+  burst: z.number().int().positive().default(2_000),
+});
+export type RateLimitConfig = z.infer<typeof RateLimitConfig>;
+
 export const FileConfig = z.strictObject({
   // Lets editors validate the file against a published schema without tripping strict parsing.
   $schema: z.string().optional(),
@@ -94,6 +102,8 @@ export const FileConfig = z.strictObject({
     .positive()
     .default(24 * 60 * 60 * 1000),
   event_log_max_len: z.number().int().positive().default(100_000),
+  // prefault: an absent or partial `rate_limit` still gets every default from RateLimitConfig.
+  rate_limit: RateLimitConfig.prefault({}),
   job_types: z
     .array(JobTypeConfig)
     .default([])

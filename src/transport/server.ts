@@ -1,12 +1,23 @@
 /**
- * The uWS edge. Builds the app, mounts routes and owns the listen socket. Routes are plain
- * handlers on a Router (see http/exchange.ts for the rules every request goes through).
+ * The uWS edge. Builds the app, mounts routes and owns the listen socket. Every request passes
+ * the guard (API key, rate limit), then the router, then its handler (see http/exchange.ts for
+ * the rules every request goes through).
  */
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { Mailroom } from '../app/mailroom.js';
 import type { Logger } from '../logger.js';
-import { serve } from './http/exchange.js';
+import type { RateLimitConfig } from '../schemas/config.js';
+import { createGuard } from './http/auth.js';
+import { type Front, serve } from './http/exchange.js';
 import { Router } from './http/router.js';
+import { shapeCompatReply } from './http/routes/compat.js';
+import { addCompatJobRoutes } from './http/routes/compat-jobs.js';
+import { addCompatWorkflowRoutes } from './http/routes/compat-workflows.js';
 import { addHealthRoutes } from './http/routes/health.js';
+import { addJobRoutes } from './http/routes/jobs.js';
+import { addStatsRoutes } from './http/routes/stats.js';
+import { addWorkerRoutes } from './http/routes/workers.js';
+import { addWorkflowRoutes } from './http/routes/workflows.js';
 import { loadUws } from './uws.js';
 
 export interface HttpServerOptions {
@@ -16,6 +27,13 @@ export interface HttpServerOptions {
   /** Readiness check behind /health/ready; rejects (or hangs) when the store is away. */
   ready: () => Promise<void>;
   readyTimeoutMs?: number;
+  /** The domain behind the API routes; without it only the health routes exist. */
+  app?: Mailroom;
+  /** Config `max_body_bytes`. */
+  maxBodyBytes: number;
+  /** `API_KEYS`; empty turns auth (and rate limiting) off. */
+  apiKeys: readonly string[];
+  rateLimit: RateLimitConfig;
 }
 
 export interface MailroomServer {
@@ -47,9 +65,20 @@ export function createServer(options: HttpServerOptions): MailroomServer {
     logger,
     ...(options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: options.readyTimeoutMs }),
   });
+  if (options.app) {
+    addJobRoutes(router, options.app);
+    addWorkflowRoutes(router, options.app);
+    addStatsRoutes(router, options.app);
+    addWorkerRoutes(router, options.app);
+    addCompatJobRoutes(router, options.app);
+    addCompatWorkflowRoutes(router, options.app);
+  }
+  const guard = createGuard({ apiKeys: options.apiKeys, rateLimit: options.rateLimit });
+  const front: Front = (ctx) => guard(ctx) ?? router.resolve(ctx);
+  const exchange = { logger, maxBodyBytes: options.maxBodyBytes, finish: shapeCompatReply };
 
   const app = uWS.App() as ClosableApp;
-  app.any('/*', (res, req) => serve(res, req, router.handle, logger));
+  app.any('/*', (res, req) => serve(res, req, front, exchange));
 
   let listenSocket: us_listen_socket | undefined;
   return {

@@ -103,6 +103,18 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     expect(await store.count('workflow', 'live')).toBe(0);
   });
 
+  it('counts only members scored at least minScore when asked', async () => {
+    await store.commit([
+      write('job', 'j1', record('x', ['all'], 100)),
+      write('job', 'j2', record('y', ['all'], 200)),
+      write('job', 'j3', record('z', ['all'], 300)),
+    ]);
+    expect(await store.count('job', 'all', 200)).toBe(2);
+    expect(await store.count('job', 'all', 301)).toBe(0);
+    expect(await store.count('job', 'all', 0)).toBe(3);
+    expect(await store.count('job', 'nothing', 0)).toBe(0);
+  });
+
   it('deleting a record removes its snapshot, tags and timers', async () => {
     await store.commit([write('job', 'j1', record('x', ['live'], 1), { setTimers: [['expire', 500]] })]);
     await store.commit([write('job', 'j1', null, { removeTags: ['live'], removeTimers: ['expire'] })]);

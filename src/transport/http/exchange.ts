@@ -1,15 +1,19 @@
 /**
  * The one place that touches uWS HttpRequest/HttpResponse. It owns the sharp edges: onAborted is
  * attached first, everything is copied out of the request before any await (uWS frees it when the
- * callback returns), writes happen only inside `res.cork`, and nothing touches `res` after an
- * abort or after the reply. Handlers get a plain context and return a plain reply.
+ * callback returns), the body is read through onData with its size capped as it arrives, writes
+ * happen only inside `res.cork`, and nothing touches `res` after an abort or after the reply.
+ * Handlers get a plain context and return a plain reply.
  */
 
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { type ErrorDetail, toMailroomError } from '../../errors.js';
+import { Packr } from 'msgpackr';
+import { type ErrorDetail, MailroomError, toMailroomError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { decodeBody } from './body.js';
+import { formatTraceparent, type TraceContext, traceContext } from './trace.js';
 
 export interface HttpContext {
   /** Upper-case, e.g. `GET`. */
@@ -21,18 +25,46 @@ export interface HttpContext {
   readonly headers: Readonly<Record<string, string>>;
   /** Echoed from `x-request-id` when the client sent a sane one, generated otherwise. */
   readonly requestId: string;
+  /** W3C trace context: the caller's trace id (or a new one) and this request's span id. */
+  readonly trace: Readonly<TraceContext>;
+  /** Path parameters of the matched route (`:id` → `params.id`), percent-decoded. */
+  readonly params: Readonly<Record<string, string>>;
+  /** The decoded JSON or MessagePack body; `undefined` when there was none. */
+  readonly body: unknown;
   /** True once the client went away; a handler may stop early, its reply is dropped anyway. */
   readonly aborted: boolean;
 }
 
 export interface HttpReply {
   status: number;
-  /** Serialized as JSON; omitted for an empty body. */
+  /** Serialized as JSON (or MessagePack when the client accepts it); omitted for an empty body. */
   body?: unknown;
   headers?: Readonly<Record<string, string>>;
 }
 
 export type HttpHandler = (ctx: HttpContext) => HttpReply | Promise<HttpReply>;
+
+/** A route chosen before any body byte is read. */
+export interface RouteMatch {
+  handler: HttpHandler;
+  params: Record<string, string>;
+}
+
+/**
+ * Everything decided from the request line and headers alone (auth, rate limit, routing): a
+ * route to run, or a reply to send at once without reading the body.
+ */
+export type Front = (ctx: HttpContext) => RouteMatch | HttpReply;
+
+export interface ExchangeOptions {
+  logger: Logger;
+  /** Bodies past this are answered 413 as soon as the declared or received size says so. */
+  maxBodyBytes: number;
+  /** A last look at every reply before it is written (the compatibility routes shape their errors). */
+  finish?: (ctx: HttpContext, reply: HttpReply) => HttpReply;
+}
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 
 class Exchange implements HttpContext {
   aborted = false;
@@ -43,11 +75,20 @@ class Exchange implements HttpContext {
   query = '';
   headers: Record<string, string> = {};
   requestId = '';
+  trace!: TraceContext;
+  params: Readonly<Record<string, string>> = NO_PARAMS;
+  body: unknown = undefined;
 }
 
 // Generous enough for UUIDs, trace ids and ULIDs; visible ASCII only, so an echoed id can never
 // smuggle anything into a header or a log line.
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const MSGPACK_TYPE = 'application/msgpack';
+// Standard MessagePack that any client library reads (no msgpackr records). Views use null,
+// never undefined, so both encodings carry the same fields.
+const packr = new Packr({ useRecords: false });
 
 const statusLines = new Map<number, string>();
 function statusLine(status: number): string {
@@ -76,8 +117,8 @@ export function errorReply(error: unknown, logger?: Logger): HttpReply {
   return { status: err.status, body: { error: body }, headers };
 }
 
-/** Runs `handler` for one request with every uWS rule applied. Call from inside the uWS route callback. */
-export function serve(res: HttpResponse, req: HttpRequest, handler: HttpHandler, logger: Logger): void {
+/** Runs one request through `front` and the chosen handler with every uWS rule applied. Call from the uWS route callback. */
+export function serve(res: HttpResponse, req: HttpRequest, front: Front, options: ExchangeOptions): void {
   const ex = new Exchange();
   res.onAborted(() => {
     ex.aborted = true;
@@ -90,34 +131,136 @@ export function serve(res: HttpResponse, req: HttpRequest, handler: HttpHandler,
   });
   const incoming = ex.headers['x-request-id'];
   ex.requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  ex.trace = traceContext(ex.headers.traceparent);
 
+  let decision: RouteMatch | HttpReply;
+  try {
+    decision = front(ex);
+  } catch (error) {
+    decision = errorReply(error, options.logger);
+  }
+  // uWS has already validated Content-Length (a bad one closes the connection before we run).
+  const declared = Number(ex.headers['content-length'] ?? 0) || 0;
+  const chunked = /chunked/i.test(ex.headers['transfer-encoding'] ?? '');
+  const tooLarge = declared > options.maxBodyBytes;
+  if (!('handler' in decision)) {
+    // Answered before the body: uWS discards what is still on its way, but an unbounded or
+    // oversized body is not worth draining, so that connection is closed instead.
+    write(res, ex, decision, options, chunked || tooLarge);
+    return;
+  }
+  ex.params = decision.params;
+  if (tooLarge) {
+    write(res, ex, errorReply(payloadTooLarge(options.maxBodyBytes)), options, true);
+    return;
+  }
+  if (declared === 0 && !chunked) {
+    run(res, ex, decision.handler, options);
+    return;
+  }
+  readBody(res, ex, decision.handler, options);
+}
+
+function payloadTooLarge(max: number): MailroomError {
+  return new MailroomError('PAYLOAD_TOO_LARGE', `The body exceeds the limit of ${max} bytes`);
+}
+
+/** Collects the body as it arrives (onData must be attached before the uWS callback returns). */
+function readBody(res: HttpResponse, ex: Exchange, handler: HttpHandler, options: ExchangeOptions): void {
+  let chunks: Buffer[] = [];
+  let received = 0;
+  res.onData((chunk, isLast) => {
+    if (ex.done || ex.aborted) return;
+    received += chunk.byteLength;
+    if (received > options.maxBodyBytes) {
+      chunks = [];
+      write(res, ex, errorReply(payloadTooLarge(options.maxBodyBytes)), options, true);
+      return;
+    }
+    if (isLast && chunks.length === 0) {
+      // The whole body in one chunk (the common case): decoded right here, while uWS still owns
+      // the memory. Decoding copies everything it keeps, so no reference to the chunk survives.
+      finishBody(res, ex, handler, options, new Uint8Array(chunk));
+      return;
+    }
+    // uWS reuses (neuters) the chunk's memory after this callback returns: keep a copy.
+    chunks.push(Buffer.copyBytesFrom(new Uint8Array(chunk)));
+    if (isLast) {
+      const body = Buffer.concat(chunks, received);
+      chunks = [];
+      finishBody(res, ex, handler, options, body);
+    }
+  });
+}
+
+function finishBody(
+  res: HttpResponse,
+  ex: Exchange,
+  handler: HttpHandler,
+  options: ExchangeOptions,
+  bytes: Uint8Array,
+): void {
+  try {
+    ex.body = decodeBody(bytes, ex.headers['content-type']);
+  } catch (error) {
+    write(res, ex, errorReply(error, options.logger), options);
+    return;
+  }
+  run(res, ex, handler, options);
+}
+
+function run(res: HttpResponse, ex: Exchange, handler: HttpHandler, options: ExchangeOptions): void {
   let result: HttpReply | Promise<HttpReply>;
   try {
     result = handler(ex);
   } catch (error) {
-    result = errorReply(error, logger);
+    result = errorReply(error, options.logger);
   }
   if (result instanceof Promise) {
     result.then(
-      (reply) => write(res, ex, reply),
-      (error: unknown) => write(res, ex, errorReply(error, logger)),
+      (reply) => write(res, ex, reply, options),
+      (error: unknown) => write(res, ex, errorReply(error, options.logger), options),
     );
   } else {
-    write(res, ex, result);
+    write(res, ex, result, options);
   }
 }
 
-function write(res: HttpResponse, ex: Exchange, reply: HttpReply): void {
+function wantsMsgpack(accept: string | undefined): boolean {
+  return accept !== undefined && /application\/(x-)?msgpack/i.test(accept);
+}
+
+function encode(ex: Exchange, body: unknown): { payload: string | Buffer; type: string } {
+  if (wantsMsgpack(ex.headers.accept)) return { payload: packr.pack(body), type: MSGPACK_TYPE };
+  return { payload: JSON.stringify(body), type: JSON_TYPE };
+}
+
+function write(
+  res: HttpResponse,
+  ex: Exchange,
+  reply: HttpReply,
+  options: ExchangeOptions,
+  close = false,
+): void {
   if (ex.aborted || ex.done) return;
   ex.done = true;
-  const payload = reply.body === undefined ? undefined : JSON.stringify(reply.body);
+  let final = options.finish ? options.finish(ex, reply) : reply;
+  let encoded: { payload: string | Buffer; type: string } | undefined;
+  try {
+    encoded = final.body === undefined ? undefined : encode(ex, final.body);
+  } catch (error) {
+    // Never leave a request unanswered because its reply could not be encoded.
+    final = errorReply(error, options.logger);
+    encoded = { payload: JSON.stringify(final.body), type: JSON_TYPE };
+  }
   res.cork(() => {
-    res.writeStatus(statusLine(reply.status));
+    res.writeStatus(statusLine(final.status));
     res.writeHeader('x-request-id', ex.requestId);
-    if (payload !== undefined) res.writeHeader('content-type', 'application/json; charset=utf-8');
-    if (reply.headers) {
-      for (const name in reply.headers) res.writeHeader(name, reply.headers[name] as string);
+    res.writeHeader('traceparent', formatTraceparent(ex.trace));
+    if (encoded) res.writeHeader('content-type', encoded.type);
+    if (final.headers) {
+      for (const name in final.headers) res.writeHeader(name, final.headers[name] as string);
     }
-    res.end(payload);
+    res.end(encoded?.payload, close);
   });
 }
