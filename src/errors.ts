@@ -29,6 +29,11 @@ export const ERROR_CODES = {
     message: 'No actor logic is registered for this kind',
   },
   SYSTEM_STOPPED: { status: 503, retryable: true, message: 'The actor system is shutting down' },
+  EXECUTOR_UNAVAILABLE: {
+    status: 501,
+    retryable: false,
+    message: 'This server has no executor for the job type',
+  },
   INVALID_STATE: {
     status: 409,
     retryable: false,

@@ -28,7 +28,7 @@ import {
   type WorkflowState,
   workflowRef,
 } from '../actors/workflow.js';
-import type { ErrorDetail, MailroomError } from '../errors.js';
+import { type ErrorDetail, MailroomError } from '../errors.js';
 import { systemClock } from '../runtime/clock.js';
 import { createSystem } from '../runtime/system.js';
 import type { FileConfig } from '../schemas/config.js';
@@ -87,6 +87,16 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     remote,
     ...options.executors,
   };
+  // Types whose executor adapter this server lacks (thread:/http: before their adapters exist)
+  // would wait in the queue forever; they are refused at submit instead.
+  const unavailable = new Map(
+    config.job_types
+      .filter((type) => !executors[executorName(type.executor)])
+      .map((type) => [type.name, type.executor] as const),
+  );
+  for (const [type, executor] of unavailable) {
+    options.logger?.warn({ type, executor }, 'job type has no executor in this server; submits are refused');
+  }
   system.register(JOB_KIND, createJobLogic({ retentionMs: config.retention_ms }));
   system.register(WORKFLOW_KIND, createWorkflowLogic({ factory, retentionMs: config.retention_ms }));
   system.register(IDEMPOTENCY_KIND, createIdempotencyLogic({ retentionMs: config.retention_ms }));
@@ -133,6 +143,14 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     }
     const problems = factory.validateInput(spec.type, spec.input, `${prefix}input`);
     if (problems.length > 0) throw validation(problems);
+    refuseUnavailable([spec.type]);
+  }
+
+  function refuseUnavailable(types: readonly string[]): void {
+    const missing = types.filter((type) => unavailable.has(type));
+    if (missing.length === 0) return;
+    const names = [...new Set(missing)].map((type) => `"${type}" (${unavailable.get(type)})`).join(', ');
+    throw new MailroomError('EXECUTOR_UNAVAILABLE', `no executor for job type ${names} in this server`);
   }
 
   async function createJob(
@@ -186,6 +204,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   async function submitWorkflow(raw: unknown, context?: RequestContext) {
     const spec = parse(WorkflowSpec, raw);
     const planned = planDag(spec.steps, (type) => factory.isKnownType(type));
+    if (!planned.problems) refuseUnavailable(spec.steps.map((step) => step.type));
     if (planned.problems) throw validation(planned.problems);
     let id = newId();
     if (spec.idempotency_key !== undefined) {

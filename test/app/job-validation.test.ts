@@ -3,7 +3,7 @@
  * refused with VALIDATION_FAILED and field-level details, and nothing is created (batches too).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Harness, rejection, startApp } from './support/job-harness.js';
+import { configWith, type Harness, rejection, startApp } from './support/job-harness.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -105,5 +105,24 @@ describe('batch submit', () => {
     const empty = await rejection(h.app.submitBatch({ jobs: [] }));
     expect(empty.details?.map((d) => d.path)).toEqual(['jobs']);
     await expectNothingCreated();
+  });
+});
+
+describe('types without an executor in this server', () => {
+  it('refuses jobs and workflows of a thread: type before its adapter exists, creating nothing', async () => {
+    h = await startApp({ config: configWith([{ name: 'render-local', executor: 'thread:./render.js' }]) });
+    const job = await rejection(h.app.submitJob({ type: 'render-local', input: {} }));
+    expect(job).toMatchObject({ code: 'EXECUTOR_UNAVAILABLE', status: 501 });
+    expect(job.message).toContain('"render-local" (thread:./render.js)');
+    const workflow = await rejection(
+      h.app.submitWorkflow({
+        name: 'w',
+        steps: [{ type: 'echo' }, { type: 'render-local', depends_on: [0] }],
+      }),
+    );
+    expect(workflow).toMatchObject({ code: 'EXECUTOR_UNAVAILABLE' });
+    await expectNothingCreated();
+    // Types that have an executor are unaffected.
+    await expect(h.app.submitJob({ type: 'echo', input: 1 })).resolves.toMatchObject({ created: true });
   });
 });
