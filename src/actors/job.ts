@@ -7,94 +7,17 @@ import { MailroomError } from '../errors.js';
 import type { ActorContext, ActorRef } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
 import type { JobError } from '../schemas/common.js';
-import type { Backoff } from '../schemas/config.js';
 import type { EventDraft } from '../schemas/events.js';
-import type { JobStatus } from '../schemas/job.js';
 import { isTerminalJobStatus } from '../schemas/job.js';
 import type { DispatcherMsg } from './dispatcher-messages.js';
 import { DISPATCHER } from './dispatcher-messages.js';
 import { eventId } from './ids.js';
+import { backoffDelay, type JobLogicOptions, type JobMsg, type JobState, type NewJob } from './job-state.js';
 import type { NeededResources } from './requirements.js';
 import type { WorkflowMsg } from './workflow-messages.js';
 
-export interface JobState {
-  id: string;
-  type: string;
-  status: JobStatus;
-  priority: number;
-  input: unknown;
-  output: unknown;
-  error: JobError | null;
-  cost: number | null;
-  progress: number;
-  attempts: number;
-  maxAttempts: number;
-  timeoutMs: number | null;
-  backoff: Backoff | null;
-  needs: NeededResources;
-  workerId: string | null;
-  lease: string | null;
-  workflowId: string | null;
-  step: number | null;
-  idempotencyKey: string | null;
-  metadata: Record<string, unknown> | null;
-  webhookUrl: string | null;
-  traceId: string | null;
-  createdAt: number;
-  runAt: number | null;
-  startedAt: number | null;
-  completedAt: number | null;
-  /** Order of entry into `pending`, for FIFO within a priority across restarts. */
-  enqueuedAt: number;
-  cancelReason: string | null;
-}
-
-/** A fully normalized new job: the submit path applies type defaults before it gets here. */
-export type NewJob = Omit<
-  JobState,
-  | 'status'
-  | 'output'
-  | 'error'
-  | 'cost'
-  | 'progress'
-  | 'attempts'
-  | 'workerId'
-  | 'lease'
-  | 'startedAt'
-  | 'completedAt'
-  | 'enqueuedAt'
-  | 'cancelReason'
-  | 'runAt'
-> & { delayMs: number; waiting: boolean };
-
-export type JobMsg =
-  | { type: 'create'; job: NewJob }
-  | { type: 'get' }
-  | { type: 'release'; input: unknown; needs: NeededResources }
-  | { type: 'rewait' }
-  | { type: 'lease'; lease: string; workerId: string }
-  | { type: 'progress'; lease: string; progress: number; message?: string }
-  | { type: 'complete'; lease: string; output: unknown; cost?: number }
-  | { type: 'fail'; lease: string; error: JobError }
-  | { type: 'lease_lost'; lease: string }
-  | { type: 'cancel'; reason?: string }
-  | { type: 'retry' }
-  | { type: 'unresolvable'; error: JobError }
-  | { type: 'requeue' }
-  | { type: 'due' }
-  | { type: 'attempt_timeout'; lease: string }
-  | { type: 'expire' };
-
-export interface JobLogicOptions {
-  /** How long terminal jobs are kept before removal. */
-  retentionMs: number;
-}
-
-export const JOB_KIND = 'job';
-
-export function jobRef(id: string): ActorRef {
-  return { kind: JOB_KIND, id };
-}
+export type { JobLogicOptions, JobMsg, JobState, NewJob } from './job-state.js';
+export { backoffDelay, JOB_KIND, jobRef } from './job-state.js';
 
 type Ctx = ActorContext<JobMsg>;
 type Job = JobState | null;
@@ -374,14 +297,6 @@ function attemptFailed(job: JobState, error: JobError, ctx: Ctx, options: JobLog
     return next;
   }
   return finish(job, 'failed', { error }, ctx, options, false);
-}
-
-/** Exponential doubles per failed attempt from `delay_ms`, capped at `max_delay_ms`. */
-export function backoffDelay(backoff: Backoff | null, failedAttempts: number): number {
-  if (!backoff) return 0;
-  if (backoff.type === 'fixed') return backoff.delay_ms;
-  const delay = backoff.delay_ms * 2 ** Math.max(0, failedAttempts - 1);
-  return Math.min(delay, backoff.max_delay_ms);
 }
 
 function leaseLost(job: JobState, token: string, ctx: Ctx): JobState {

@@ -5,88 +5,24 @@
  * Everything it tells its jobs, and everything they tell it back, travels reliably.
  */
 import { MailroomError } from '../errors.js';
-import type { ActorContext, ActorRef } from '../runtime/actor.js';
+import type { ActorContext } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
 import type { JobError } from '../schemas/common.js';
 import type { EventDraft } from '../schemas/events.js';
-import type { JobStatus } from '../schemas/job.js';
 import { isTerminalJobStatus } from '../schemas/job.js';
-import type { OnFailure, StepSpec, WorkflowStatus } from '../schemas/workflow.js';
-import { descendants, type PlannedStep } from './dag.js';
+import type { WorkflowStatus } from '../schemas/workflow.js';
+import { descendants } from './dag.js';
 import { eventId } from './ids.js';
 import type { JobMsg } from './job.js';
 import { jobRef } from './job.js';
 import type { JobFactory } from './job-factory.js';
 import { resolveTemplates, TemplateError } from './templates.js';
-import type { StepFinished, WorkflowMsg as StepMsg } from './workflow-messages.js';
+import type { StepFinished } from './workflow-messages.js';
+import type { NewWorkflow, StepState, WorkflowMsg, WorkflowState } from './workflow-state.js';
+import { stepJobId } from './workflow-state.js';
 
-export interface StepState {
-  index: number;
-  name: string;
-  dependsOn: number[];
-  spec: StepSpec;
-  jobId: string;
-  status: JobStatus;
-  attempts: number;
-  output: unknown;
-  error: JobError | null;
-  cost: number | null;
-  startedAt: number | null;
-  completedAt: number | null;
-  /** A completion that arrived after the run ended: kept out of the reported run, used by a retry. */
-  late?: Partial<StepState> | null;
-}
-
-export interface WorkflowState {
-  id: string;
-  name: string;
-  definition: string | null;
-  version: number | null;
-  status: WorkflowStatus;
-  onFailure: OnFailure;
-  input: unknown;
-  steps: StepState[];
-  webhookUrl: string | null;
-  idempotencyKey: string | null;
-  metadata: Record<string, unknown> | null;
-  traceId: string | null;
-  createdAt: number;
-  completedAt: number | null;
-}
-
-export interface NewWorkflow {
-  id: string;
-  name: string;
-  definition: string | null;
-  version: number | null;
-  onFailure: OnFailure;
-  input: unknown;
-  steps: StepSpec[];
-  plan: PlannedStep[];
-  webhookUrl: string | null;
-  idempotencyKey: string | null;
-  metadata: Record<string, unknown> | null;
-  traceId: string | null;
-  createdAt: number;
-}
-
-export type WorkflowMsg =
-  | StepMsg
-  | { type: 'create'; workflow: NewWorkflow }
-  | { type: 'get' }
-  | { type: 'cancel'; reason?: string }
-  | { type: 'retry' }
-  | { type: 'expire' };
-
-export const WORKFLOW_KIND = 'workflow';
-
-export function workflowRef(id: string): ActorRef {
-  return { kind: WORKFLOW_KIND, id };
-}
-
-export function stepJobId(workflowId: string, index: number): string {
-  return `${workflowId}-${index}`;
-}
+export type { NewWorkflow, StepState, WorkflowMsg, WorkflowState } from './workflow-state.js';
+export { stepJobId, WORKFLOW_KIND, workflowRef } from './workflow-state.js';
 
 export interface WorkflowLogicOptions {
   factory: JobFactory;

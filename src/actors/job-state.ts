@@ -1,0 +1,96 @@
+/**
+ * The job actor's contract: its state, the messages it takes, and the backoff rule. Kept apart
+ * from the transitions (job.ts) so the dispatcher, workflows and views can depend on the shape alone.
+ */
+import type { ActorRef } from '../runtime/actor.js';
+import type { JobError } from '../schemas/common.js';
+import type { Backoff } from '../schemas/config.js';
+import type { JobStatus } from '../schemas/job.js';
+import type { NeededResources } from './requirements.js';
+
+export interface JobState {
+  id: string;
+  type: string;
+  status: JobStatus;
+  priority: number;
+  input: unknown;
+  output: unknown;
+  error: JobError | null;
+  cost: number | null;
+  progress: number;
+  attempts: number;
+  maxAttempts: number;
+  timeoutMs: number | null;
+  backoff: Backoff | null;
+  needs: NeededResources;
+  workerId: string | null;
+  lease: string | null;
+  workflowId: string | null;
+  step: number | null;
+  idempotencyKey: string | null;
+  metadata: Record<string, unknown> | null;
+  webhookUrl: string | null;
+  traceId: string | null;
+  createdAt: number;
+  runAt: number | null;
+  startedAt: number | null;
+  completedAt: number | null;
+  /** Order of entry into `pending`, for FIFO within a priority across restarts. */
+  enqueuedAt: number;
+  cancelReason: string | null;
+}
+
+/** A fully normalized new job: the submit path applies type defaults before it gets here. */
+export type NewJob = Omit<
+  JobState,
+  | 'status'
+  | 'output'
+  | 'error'
+  | 'cost'
+  | 'progress'
+  | 'attempts'
+  | 'workerId'
+  | 'lease'
+  | 'startedAt'
+  | 'completedAt'
+  | 'enqueuedAt'
+  | 'cancelReason'
+  | 'runAt'
+> & { delayMs: number; waiting: boolean };
+
+export type JobMsg =
+  | { type: 'create'; job: NewJob }
+  | { type: 'get' }
+  | { type: 'release'; input: unknown; needs: NeededResources }
+  | { type: 'rewait' }
+  | { type: 'lease'; lease: string; workerId: string }
+  | { type: 'progress'; lease: string; progress: number; message?: string }
+  | { type: 'complete'; lease: string; output: unknown; cost?: number }
+  | { type: 'fail'; lease: string; error: JobError }
+  | { type: 'lease_lost'; lease: string }
+  | { type: 'cancel'; reason?: string }
+  | { type: 'retry' }
+  | { type: 'unresolvable'; error: JobError }
+  | { type: 'requeue' }
+  | { type: 'due' }
+  | { type: 'attempt_timeout'; lease: string }
+  | { type: 'expire' };
+
+export interface JobLogicOptions {
+  /** How long terminal jobs are kept before removal. */
+  retentionMs: number;
+}
+
+export const JOB_KIND = 'job';
+
+export function jobRef(id: string): ActorRef {
+  return { kind: JOB_KIND, id };
+}
+
+/** Exponential doubles per failed attempt from `delay_ms`, capped at `max_delay_ms`. */
+export function backoffDelay(backoff: Backoff | null, failedAttempts: number): number {
+  if (!backoff) return 0;
+  if (backoff.type === 'fixed') return backoff.delay_ms;
+  const delay = backoff.delay_ms * 2 ** Math.max(0, failedAttempts - 1);
+  return Math.min(delay, backoff.max_delay_ms);
+}
