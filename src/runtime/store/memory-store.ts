@@ -21,7 +21,8 @@ import type {
 export class MemoryStore implements SnapshotStore {
   readonly durable = false;
   readonly name = 'memory';
-  private readonly records = new Map<string, ActorRecord>();
+  /** kind → id → record. Nested maps: a `kind:id` key string would be built and hashed per write. */
+  private readonly records = new Map<string, Map<string, ActorRecord>>();
   /** kind → tag → id → score */
   private readonly tags = new Map<string, Map<string, Map<string, number>>>();
   /** `kind\0id\0name` → timer */
@@ -39,7 +40,7 @@ export class MemoryStore implements SnapshotStore {
 
   load(kind: string, id: string): Promise<ActorRecord | undefined> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
-    return Promise.resolve(this.records.get(`${kind}:${id}`));
+    return Promise.resolve(this.records.get(kind)?.get(id));
   }
 
   commit(entries: readonly CommitEntry[]): Promise<CommitReceipt> {
@@ -51,9 +52,13 @@ export class MemoryStore implements SnapshotStore {
         this.events.push({ seq: this.lastSeq, event });
         eventSeqs.push(this.lastSeq);
       }
-      const key = `${entry.kind}:${entry.id}`;
-      if (entry.record === null) this.records.delete(key);
-      else this.records.set(key, entry.record);
+      let byId = this.records.get(entry.kind);
+      if (!byId) {
+        byId = new Map();
+        this.records.set(entry.kind, byId);
+      }
+      if (entry.record === null) byId.delete(entry.id);
+      else byId.set(entry.id, entry.record);
       const byTag = this.kindTags(entry.kind);
       for (const tag of entry.removeTags) byTag.get(tag)?.delete(entry.id);
       for (const tag of entry.addTags) {
