@@ -4,10 +4,10 @@
  * retries with backoff, retention expiry, and one event per transition.
  */
 import { MailroomError } from '../errors.js';
-import type { ActorContext, ActorRef } from '../runtime/actor.js';
+import type { ActorContext } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
 import type { JobError } from '../schemas/common.js';
-import type { EventDraft } from '../schemas/events.js';
+import type { DistributiveOmit, EventDraft } from '../schemas/events.js';
 import { isTerminalJobStatus } from '../schemas/job.js';
 import type { DispatcherMsg } from './dispatcher-messages.js';
 import { DISPATCHER } from './dispatcher-messages.js';
@@ -15,6 +15,7 @@ import { eventId } from './ids.js';
 import { backoffDelay, type JobLogicOptions, type JobMsg, type JobState, type NewJob } from './job-state.js';
 import type { NeededResources } from './requirements.js';
 import type { WorkflowMsg } from './workflow-messages.js';
+import { workflowRef } from './workflow-state.js';
 
 export type { JobLogicOptions, JobMsg, JobState, NewJob } from './job-state.js';
 export { backoffDelay, JOB_KIND, jobRef } from './job-state.js';
@@ -413,7 +414,6 @@ type JobEventBody = DistributiveOmit<
   Extract<EventDraft, { job_id: string }>,
   'id' | 'seq' | 'at' | 'trace_id' | 'job_id' | 'job_type' | 'workflow_id'
 >;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 function emit(ctx: Ctx, job: JobState, body: JobEventBody): void {
   // Common fields first and `seq` reserved: V8 copies a spread fast only when no new keys follow it.
@@ -427,8 +427,4 @@ function emit(ctx: Ctx, job: JobState, body: JobEventBody): void {
     workflow_id: job.workflowId,
     ...body,
   });
-}
-
-function workflowRef(id: string): ActorRef {
-  return { kind: 'workflow', id };
 }

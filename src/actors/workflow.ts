@@ -7,8 +7,8 @@
 import { MailroomError } from '../errors.js';
 import type { ActorContext } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
-import type { JobError } from '../schemas/common.js';
-import type { EventDraft } from '../schemas/events.js';
+import { isoTime, type JobError } from '../schemas/common.js';
+import type { DistributiveOmit, EventDraft } from '../schemas/events.js';
 import { isTerminalJobStatus } from '../schemas/job.js';
 import type { WorkflowStatus } from '../schemas/workflow.js';
 import { descendants } from './dag.js';
@@ -344,8 +344,8 @@ export function buildStepDetails(wf: WorkflowState) {
     output: step.output,
     error: step.status === 'failed' || step.status === 'cancelled' ? step.error : null,
     cost: step.cost,
-    started_at: step.startedAt === null ? null : new Date(step.startedAt).toISOString(),
-    completed_at: step.completedAt === null ? null : new Date(step.completedAt).toISOString(),
+    started_at: isoTime(step.startedAt),
+    completed_at: isoTime(step.completedAt),
   }));
 }
 
@@ -367,7 +367,6 @@ function replaceStep(steps: StepState[], index: number, changes: Partial<StepSta
   return copy;
 }
 
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 type WorkflowEventBody = DistributiveOmit<
   Extract<EventDraft, { workflow_name: string }>,
   'id' | 'seq' | 'at' | 'trace_id' | 'workflow_id' | 'workflow_name'

@@ -31,6 +31,7 @@ import {
 import { type ErrorDetail, MailroomError } from '../errors.js';
 import { systemClock } from '../runtime/clock.js';
 import { createSystem } from '../runtime/system.js';
+import { isoTime } from '../schemas/common.js';
 import type { FileConfig } from '../schemas/config.js';
 import type { MailroomEvent } from '../schemas/events.js';
 import { BatchSpec, JOB_STATUSES, JobSpec, type JobView } from '../schemas/job.js';
@@ -326,7 +327,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
         capabilities: { gpu_memory_gb: worker.gpuMemoryGb, labels: [...worker.labels] },
         slots: worker.slots,
         running: queue.running_by_worker[worker.id] ?? 0,
-        connected_at: new Date(session.connectedAt).toISOString(),
+        connected_at: isoTime(session.connectedAt)!,
       });
     }
     return views;

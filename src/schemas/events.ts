@@ -122,3 +122,6 @@ export type EventType = MailroomEvent['type'];
 
 /** What an actor emits: the whole event with `seq: 0`; the log assigns the real `seq` on write. */
 export type EventDraft = MailroomEvent;
+
+/** Omit over each member of a union (plain Omit would collapse the union to its common keys). */
+export type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

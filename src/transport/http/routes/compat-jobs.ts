@@ -11,7 +11,14 @@ import type { JobView } from '../../../schemas/job.js';
 import { isTerminalJobStatus } from '../../../schemas/job.js';
 import type { HttpContext, HttpReply } from '../exchange.js';
 import type { Router } from '../router.js';
-import { asCompatValidation, compatStatus, errorText, isNotFound, timeframeOf } from './compat.js';
+import {
+  asCompatValidation,
+  compatStatus,
+  errorText,
+  isNotFound,
+  statusCounts,
+  timeframeOf,
+} from './compat.js';
 
 const JOB_PREFIX = 'Job validation failed';
 
@@ -50,9 +57,7 @@ export function addCompatJobRoutes(router: Router, app: Mailroom): void {
   router.add('GET', '/api/jobs/stats', async (ctx) => {
     const { timeframe, since } = timeframeOf(ctx);
     const { jobs } = await app.stats({ since });
-    const n = (status: string) => jobs.by_status[status] ?? 0;
-    let total = 0;
-    for (const count of Object.values(jobs.by_status)) total += count;
+    const { total, n } = statusCounts(jobs.by_status);
     return {
       status: 200,
       body: {

@@ -9,7 +9,14 @@ import { CompatWorkflowSubmit, RESOURCE_ID } from '../../../schemas/http.js';
 import type { WorkflowView } from '../../../schemas/workflow.js';
 import type { HttpContext } from '../exchange.js';
 import type { Router } from '../router.js';
-import { asCompatValidation, compatStatus, errorText, isNotFound, timeframeOf } from './compat.js';
+import {
+  asCompatValidation,
+  compatStatus,
+  errorText,
+  isNotFound,
+  statusCounts,
+  timeframeOf,
+} from './compat.js';
 
 const WORKFLOW_PREFIX = 'Workflow validation failed';
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
@@ -54,9 +61,7 @@ export function addCompatWorkflowRoutes(router: Router, app: Mailroom): void {
   router.add('GET', '/api/workflows/stats', async (ctx) => {
     const { timeframe, since } = timeframeOf(ctx);
     const { workflows } = await app.stats({ since });
-    const n = (status: string) => workflows.by_status[status] ?? 0;
-    let total = 0;
-    for (const count of Object.values(workflows.by_status)) total += count;
+    const { total, n } = statusCounts(workflows.by_status);
     return {
       status: 200,
       body: {

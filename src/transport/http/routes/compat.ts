@@ -69,3 +69,13 @@ export function timeframeOf(ctx: HttpContext, now = Date.now()): { timeframe: Ti
 export function errorText(error: { message: string } | null): string | null {
   return error ? error.message : null;
 }
+
+/** Counts by status for the compatibility stats: a lookup that treats absent statuses as 0, and the total. */
+export function statusCounts(byStatus: Readonly<Record<string, number>>): {
+  total: number;
+  n: (status: string) => number;
+} {
+  let total = 0;
+  for (const count of Object.values(byStatus)) total += count;
+  return { total, n: (status) => byStatus[status] ?? 0 };
+}
