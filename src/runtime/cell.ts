@@ -5,6 +5,14 @@
  */
 import { MailroomError } from '../errors.js';
 import type { ActorLogic } from './actor.js';
+import {
+  type CellHost,
+  initialRecord,
+  PHASE_BUSY,
+  PHASE_LOADING,
+  PHASE_READY,
+  PHASE_STOPPED,
+} from './cell-host.js';
 import { type Filed, mergeFiled, removalEntry, writeEntry } from './commit-entry.js';
 import type { Effect } from './effects.js';
 import { EFFECT_CONFIRM, EFFECT_EMIT, EFFECT_REPLY, EFFECT_REPLY_ERROR, effect } from './effects.js';
@@ -19,36 +27,8 @@ import type { DeadLetterReason, Directive } from './supervisor.js';
 import { defaultStrategy } from './supervisor.js';
 import { REDELIVER_TIMER, TurnContext } from './turn-context.js';
 
-export const PHASE_LOADING = 0;
-export const PHASE_READY = 1;
-/** An async `receive` is in progress; nothing else runs for this actor until it settles. */
-export const PHASE_BUSY = 2;
-export const PHASE_STOPPED = 3;
-
-/** What a cell needs from its system. */
-export interface CellHost {
-  now(): number;
-  readonly redeliverMs: number;
-  schedule(cell: ActorCell): void;
-  markDirty(cell: ActorCell): void;
-  armTimer(cell: ActorCell, name: string, at: number): void;
-  /** Arms the cell's timers again after a pause (a reverted turn may have consumed a firing). */
-  rearmTimersLater(cell: ActorCell): void;
-  perform(cell: ActorCell, item: Effect): void;
-  /** Drops an effect that will never run (its state was not made durable). */
-  abandon(cell: ActorCell, item: Effect, error: MailroomError): void;
-  deadLetter(cell: ActorCell, reason: DeadLetterReason, env: Envelope, error?: unknown): void;
-  reload(cell: ActorCell): void;
-  stop(cell: ActorCell): void;
-  /** Takes a stopped cell out of memory once the write it had in flight has settled. */
-  evictStopped(cell: ActorCell): void;
-  escalate(cell: ActorCell, error: unknown, msg: unknown): void;
-  busyChanged(delta: number): void;
-}
-
-export function initialRecord(state: unknown): ActorRecord {
-  return { state, timers: null, outbox: null, outSeq: null, inSeq: null, tags: [], score: 0 };
-}
+export type { CellHost } from './cell-host.js';
+export { initialRecord, PHASE_BUSY, PHASE_LOADING, PHASE_READY, PHASE_STOPPED } from './cell-host.js';
 
 export class ActorCell implements Runnable {
   queued = false;
