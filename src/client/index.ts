@@ -1,0 +1,16 @@
+/**
+ * The typed SDK: one entry point for the HTTP client (and the WebSocket client beside it).
+ */
+export {
+  HttpClient,
+  type HttpClientOptions,
+  type JobInput,
+  type ListJobsQuery,
+  type ListWorkflowsQuery,
+  MailroomApiError,
+  MailroomConnectionError,
+  type Page,
+  type StatsView,
+  type Submitted,
+  type WorkflowInput,
+} from './http-client.js';
