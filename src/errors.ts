@@ -40,6 +40,12 @@ export const ERROR_CODES = {
     message: 'The resource is not in a state that allows this',
   },
   LEASE_STALE: { status: 409, retryable: false, message: 'The lease is not the current one for this job' },
+  INVALID_FRAME: { status: 400, retryable: false, message: 'Malformed or unknown WebSocket frame' },
+  SLOW_CONSUMER: {
+    status: 429,
+    retryable: true,
+    message: 'The socket fell too far behind its events and was closed',
+  },
   // The compatibility routes (SPEC §3) answer with the codes of the service they replace.
   JOB_SUBMISSION_FAILED: { status: 400, retryable: false, message: 'Job validation failed' },
   JOB_NOT_FOUND: { status: 404, retryable: false, message: 'Job not found' },

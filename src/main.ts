@@ -56,6 +56,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     maxBodyBytes: config.file.max_body_bytes,
     apiKeys: opts.apiKeys,
     rateLimit: config.file.rate_limit,
+    websocket: config.file.websocket,
+    remoteTypes: config.file.job_types.filter((type) => type.executor === 'remote').map((type) => type.name),
   });
 
   let port: number;
@@ -85,6 +87,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     stopping ??= (async () => {
       removeSignalHandlers();
       http.stopListening();
+      // Before draining, so workers' leases are released and recorded while the store is still open.
+      http.closeSockets();
       try {
         await system.shutdown({ timeoutMs: SHUTDOWN_DRAIN_MS });
       } finally {

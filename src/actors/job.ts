@@ -45,6 +45,10 @@ export function createJobLogic(options: JobLogicOptions) {
         if (msg.type === 'get' || msg.type === 'cancel' || msg.type === 'retry') {
           ctx.replyError(new MailroomError('NOT_FOUND', `job ${ctx.self.id} not found`));
         }
+        if (msg.type === 'progress' || msg.type === 'complete' || msg.type === 'fail') {
+          // Removed by retention (or never here): no lease of it is current any more.
+          ctx.replyError(new MailroomError('LEASE_STALE', `job ${ctx.self.id} no longer exists`));
+        }
         // The queue entry of a job removed by retention (cancelled while queued) can still be
         // leased: give the slot back, or the lease held a worker slot until the ack timeout and
         // was then requeued, again and again.

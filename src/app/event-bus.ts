@@ -14,6 +14,16 @@ export type BusDelivery =
   | { kind: 'event'; cursor: string; event: MailroomEvent }
   | { kind: 'reset'; topic: string };
 
+export interface SubscribeOptions {
+  /** Called once the start position is known, before any replayed event or reset is delivered. */
+  onStart?: (cursor: string) => void;
+  /**
+   * Awaited before each page of the replay is read, so a subscriber far behind is fed at the pace
+   * its consumer drains (a socket) instead of all at once.
+   */
+  pace?: () => Promise<void>;
+}
+
 export interface Subscription {
   /** Position the subscription starts from: pass it back as `since` to resume. */
   readonly cursor: string;
@@ -88,6 +98,7 @@ export class EventBus {
     topics: readonly string[],
     since: string | undefined,
     listener: (delivery: BusDelivery) => void,
+    options: SubscribeOptions = {},
   ): Promise<Subscription> {
     const subscriber: Subscriber = {
       topics: new Set(topics),
@@ -107,16 +118,18 @@ export class EventBus {
       info = await this.store.eventLogInfo();
       startSeq = info.lastSeq;
       const position = since === undefined ? undefined : decodeCursor(since);
-      if (position === undefined) {
-        subscriber.lastSeq = info.lastSeq;
-      } else if (
+      const resumable =
+        position !== undefined &&
         position !== null &&
         position.epoch === info.epoch &&
         position.seq >= info.firstSeq - 1 &&
-        position.seq <= info.lastSeq
-      ) {
-        startSeq = position.seq;
-        await this.replay(subscriber, position.seq);
+        position.seq <= info.lastSeq;
+      if (resumable) startSeq = position.seq;
+      options.onStart?.(encodeCursor(info.epoch, startSeq));
+      if (position === undefined) {
+        subscriber.lastSeq = info.lastSeq;
+      } else if (resumable) {
+        await this.replay(subscriber, position.seq, options.pace);
       } else {
         // Older than the log keeps, from another epoch, or from the future: the client refetches state.
         for (const topic of subscriber.topics) this.deliver(subscriber, { kind: 'reset', topic });
@@ -153,9 +166,11 @@ export class EventBus {
     };
   }
 
-  private async replay(subscriber: Subscriber, afterSeq: number): Promise<void> {
+  private async replay(subscriber: Subscriber, afterSeq: number, pace?: () => Promise<void>): Promise<void> {
     let after = afterSeq;
     for (;;) {
+      if (pace) await pace();
+      if (subscriber.closed) break;
       const page = await this.store.readEvents(after, REPLAY_PAGE);
       for (const logged of page) {
         const event = { ...(logged.event as MailroomEvent), seq: logged.seq } as MailroomEvent;

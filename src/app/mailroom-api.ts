@@ -9,10 +9,11 @@ import type { JobFactory } from '../actors/job-factory.js';
 import type { Clock } from '../runtime/clock.js';
 import type { SnapshotStore } from '../runtime/store/snapshot-store.js';
 import type { ActorSystem } from '../runtime/system.js';
+import type { JobError } from '../schemas/common.js';
 import type { FileConfig } from '../schemas/config.js';
 import type { JobView } from '../schemas/job.js';
 import type { WorkflowView } from '../schemas/workflow.js';
-import type { BusDelivery, Subscription } from './event-bus.js';
+import type { BusDelivery, SubscribeOptions, Subscription } from './event-bus.js';
 import type { ListQuery, Page } from './listing.js';
 import type { WindowStats } from './stats.js';
 
@@ -55,7 +56,14 @@ export interface WorkerView {
   slots: number;
   running: number;
   connected_at: string;
+  last_seen: string;
 }
+
+/** What an executor reports about the attempt it holds the lease of. */
+export type WorkReport =
+  | { kind: 'progress'; jobId: string; lease: string; progress: number; message?: string | undefined }
+  | { kind: 'complete'; jobId: string; lease: string; output: unknown; cost?: number | undefined }
+  | { kind: 'fail'; jobId: string; lease: string; error: JobError };
 
 export interface Mailroom {
   submitJob(spec: unknown, context?: RequestContext): Promise<{ job: JobView; created: boolean }>;
@@ -80,11 +88,19 @@ export interface Mailroom {
     topics: readonly string[],
     since: string | undefined,
     listener: (d: BusDelivery) => void,
+    options?: SubscribeOptions,
   ): Promise<Subscription>;
   /** Remote workers (the WebSocket worker protocol plugs in here). */
   connectWorker(registration: WorkerRegistration, connection: RemoteConnection): string;
   setWorkerSlots(workerId: string, slots: number): void;
   disconnectWorker(workerId: string, reason?: string): void;
+  /** Records a sign of life from a connected worker (`last_seen`). */
+  touchWorker(workerId: string): void;
+  /**
+   * A worker's report, settled once its effect is durable; rejects with LEASE_STALE when the lease
+   * is not the job's current one (the result of an earlier attempt is never applied).
+   */
+  report(report: WorkReport): Promise<void>;
   listWorkers(): Promise<WorkerView[]>;
   readonly workerSink: ExecutionSink;
   readonly system: ActorSystem;

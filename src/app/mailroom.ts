@@ -38,7 +38,14 @@ import { BatchSpec, JOB_STATUSES, JobSpec, type JobView } from '../schemas/job.j
 import { WORKFLOW_STATUSES, WorkflowSpec, type WorkflowView } from '../schemas/workflow.js';
 import { EventBus } from './event-bus.js';
 import { type ListQuery, listByTags, type Page } from './listing.js';
-import type { Mailroom, MailroomOptions, RequestContext, Stats, WorkerView } from './mailroom-api.js';
+import type {
+  Mailroom,
+  MailroomOptions,
+  RequestContext,
+  Stats,
+  WorkerView,
+  WorkReport,
+} from './mailroom-api.js';
 import { parse, validation } from './validation.js';
 
 export type { ListQuery, Page };
@@ -68,19 +75,9 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   });
   const sink: ExecutionSink = {
     progress: (jobId, lease, progress, message) =>
-      system.tell(jobRef(jobId), {
-        type: 'progress',
-        lease,
-        progress,
-        ...(message === undefined ? {} : { message }),
-      }),
+      system.tell(jobRef(jobId), reportMessage({ kind: 'progress', jobId, lease, progress, message })),
     complete: (jobId, lease, output, cost) =>
-      system.tell(jobRef(jobId), {
-        type: 'complete',
-        lease,
-        output,
-        ...(cost === undefined ? {} : { cost }),
-      }),
+      system.tell(jobRef(jobId), reportMessage({ kind: 'complete', jobId, lease, output, cost })),
     fail: (jobId, lease, error) => system.tell(jobRef(jobId), { type: 'fail', lease, error }),
   };
   const executors: Record<string, Executor> = {
@@ -128,6 +125,8 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   });
 
   let workerCounter = 0;
+  /** Epoch ms of each connected worker's last sign of life (any frame it sent). */
+  const lastSeen = new Map<string, number>();
 
   async function submitJob(
     raw: unknown,
@@ -328,6 +327,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
         slots: worker.slots,
         running: queue.running_by_worker[worker.id] ?? 0,
         connected_at: isoTime(session.connectedAt)!,
+        last_seen: isoTime(lastSeen.get(worker.id) ?? session.connectedAt)!,
       });
     }
     return views;
@@ -390,11 +390,12 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     retryWorkflow: async (id) =>
       workflowView(await system.ask<WorkflowState>(workflowRef(id), { type: 'retry' })),
     stats,
-    subscribe: (topics, since, listener) => bus.subscribe(topics, since, listener),
+    subscribe: (topics, since, listener, options) => bus.subscribe(topics, since, listener, options),
     connectWorker(registration, connection) {
       workerCounter++;
       const id = `w-${newId().slice(0, 8)}-${workerCounter}`;
       remote.attach(id, connection);
+      lastSeen.set(id, clock.now());
       const worker: WorkerInfo = {
         id,
         name: registration.name,
@@ -410,12 +411,19 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     setWorkerSlots(workerId, slots) {
       system.tell(workerRef(workerId), { type: 'slots', slots } satisfies WorkerSessionMsg);
     },
+    touchWorker(workerId) {
+      if (lastSeen.has(workerId)) lastSeen.set(workerId, clock.now());
+    },
     disconnectWorker(workerId, reason = 'disconnected') {
       remote.detach(workerId);
+      lastSeen.delete(workerId);
       system.tell(workerRef(workerId), { type: 'disconnect', reason } satisfies WorkerSessionMsg);
     },
     listWorkers,
     workerSink: sink,
+    report: async (report) => {
+      await system.ask(jobRef(report.jobId), reportMessage(report));
+    },
     system,
     factory,
     recover,
@@ -436,4 +444,26 @@ function builtinHandlers(config: FileConfig): Record<string, string> {
 function executorName(executor: string): string {
   if (executor.startsWith('builtin:')) return 'builtin';
   return executor;
+}
+
+/** The job actor's message for an executor's report. */
+function reportMessage(report: WorkReport): JobMsg {
+  switch (report.kind) {
+    case 'progress':
+      return {
+        type: 'progress',
+        lease: report.lease,
+        progress: report.progress,
+        ...(report.message === undefined ? {} : { message: report.message }),
+      };
+    case 'complete':
+      return {
+        type: 'complete',
+        lease: report.lease,
+        output: report.output,
+        ...(report.cost === undefined ? {} : { cost: report.cost }),
+      };
+    case 'fail':
+      return { type: 'fail', lease: report.lease, error: report.error };
+  }
 }

@@ -88,6 +88,19 @@ export const RateLimitConfig = z.strictObject({
 });
 export type RateLimitConfig = z.infer<typeof RateLimitConfig>;
 
+/** WebSocket limits shared by `/ws` and `/ws/worker`. */
+export const WebSocketConfig = z.strictObject({
+  /** Bytes queued for one socket before it counts as a slow consumer and is closed with 1008. */
+  max_buffered_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
+  /** Workers are told this interval; one silent for two of them loses its leases. */
+  heartbeat_ms: z.number().int().min(100).max(600_000).default(10_000),
+});
+export type WebSocketConfig = z.infer<typeof WebSocketConfig>;
+
 export const FileConfig = z.strictObject({
   // Lets editors validate the file against a published schema without tripping strict parsing.
   $schema: z.string().optional(),
@@ -104,6 +117,7 @@ export const FileConfig = z.strictObject({
   event_log_max_len: z.number().int().positive().default(100_000),
   // prefault: an absent or partial `rate_limit` still gets every default from RateLimitConfig.
   rate_limit: RateLimitConfig.prefault({}),
+  websocket: WebSocketConfig.prefault({}),
   job_types: z
     .array(JobTypeConfig)
     .default([])

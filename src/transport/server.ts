@@ -6,7 +6,7 @@
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import type { Mailroom } from '../app/mailroom.js';
 import type { Logger } from '../logger.js';
-import type { RateLimitConfig } from '../schemas/config.js';
+import type { RateLimitConfig, WebSocketConfig } from '../schemas/config.js';
 import { createGuard } from './http/auth.js';
 import { type Front, serve } from './http/exchange.js';
 import { Router } from './http/router.js';
@@ -19,6 +19,7 @@ import { addStatsRoutes } from './http/routes/stats.js';
 import { addWorkerRoutes } from './http/routes/workers.js';
 import { addWorkflowRoutes } from './http/routes/workflows.js';
 import { loadUws } from './uws.js';
+import { mountWebSockets, type WebSocketEndpoints } from './ws/endpoints.js';
 
 export interface HttpServerOptions {
   logger: Logger;
@@ -34,6 +35,10 @@ export interface HttpServerOptions {
   /** `API_KEYS`; empty turns auth (and rate limiting) off. */
   apiKeys: readonly string[];
   rateLimit: RateLimitConfig;
+  /** Limits of `/ws` and `/ws/worker` (mounted with `app`). */
+  websocket?: WebSocketConfig;
+  /** Job types with the `remote` executor: what workers may register for. */
+  remoteTypes?: readonly string[];
 }
 
 export interface MailroomServer {
@@ -41,6 +46,8 @@ export interface MailroomServer {
   listen(host: string, port: number): Promise<number>;
   /** Stops accepting connections; open ones may finish what they are doing. */
   stopListening(): void;
+  /** Closes every WebSocket with 1001 (going away); remote workers' leases are released. */
+  closeSockets(): void;
   /** Stops listening and closes every open connection. */
   close(): void;
 }
@@ -78,6 +85,17 @@ export function createServer(options: HttpServerOptions): MailroomServer {
   const exchange = { logger, maxBodyBytes: options.maxBodyBytes, finish: shapeCompatReply };
 
   const app = uWS.App() as ClosableApp;
+  let sockets: WebSocketEndpoints | undefined;
+  if (options.app) {
+    sockets = mountWebSockets(app, {
+      app: options.app,
+      guard,
+      logger,
+      config: options.websocket ?? { max_buffered_bytes: 4 * 1024 * 1024, heartbeat_ms: 10_000 },
+      maxFrameBytes: options.maxBodyBytes,
+      remoteTypes: new Set(options.remoteTypes ?? []),
+    });
+  }
   app.any('/*', (res, req) => serve(res, req, front, exchange));
 
   let listenSocket: us_listen_socket | undefined;
@@ -98,8 +116,12 @@ export function createServer(options: HttpServerOptions): MailroomServer {
       if (listenSocket) uWS.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
     },
+    closeSockets() {
+      sockets?.closeAll();
+    },
     close() {
       this.stopListening();
+      sockets?.closeAll();
       app.close();
     },
   };

@@ -276,6 +276,7 @@ describe('worker sessions', () => {
         slots: 2,
         running: 1,
         connected_at: expect.any(String),
+        last_seen: expect.any(String),
       },
     ]);
     worker.disconnect();

@@ -1,0 +1,102 @@
+/**
+ * Frame encoding for both WebSocket endpoints: JSON text frames, or MessagePack binary frames on
+ * the `mailroom.msgpack` subprotocol. Event frames are encoded once per event and encoding, however
+ * many sockets receive them (fan-out), since the frame depends only on the event and its cursor.
+ */
+import { Packr, Unpackr } from 'msgpackr';
+import type { z } from 'zod';
+import { parse } from '../../app/validation.js';
+import { MailroomError, toMailroomError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import type { MailroomEvent } from '../../schemas/events.js';
+import type { WireError } from '../../schemas/ws.js';
+
+export const MSGPACK_PROTOCOL = 'mailroom.msgpack';
+
+export type Encoding = 'json' | 'msgpack';
+export type Frame = string | Buffer;
+
+// Standard MessagePack any client library reads (no msgpackr records), as the HTTP API sends.
+const packr = new Packr({ useRecords: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+export function encodeFrame(frame: unknown, encoding: Encoding): Frame {
+  // pack() returns a view of msgpackr's reused buffer: copy it, since uWS may queue the frame.
+  return encoding === 'msgpack' ? Buffer.from(packr.pack(frame)) : JSON.stringify(frame);
+}
+
+interface EncodedEvent {
+  json?: string;
+  msgpack?: Buffer;
+}
+const eventFrames = new WeakMap<MailroomEvent, EncodedEvent>();
+
+export function encodeEventFrame(cursor: string, event: MailroomEvent, encoding: Encoding): Frame {
+  let cached = eventFrames.get(event);
+  if (!cached) {
+    cached = {};
+    eventFrames.set(event, cached);
+  }
+  const frame = { op: 'event', cursor, event };
+  if (encoding === 'msgpack') {
+    cached.msgpack ??= encodeFrame(frame, 'msgpack') as Buffer;
+    return cached.msgpack;
+  }
+  cached.json ??= encodeFrame(frame, 'json') as string;
+  return cached.json;
+}
+
+/**
+ * Decodes one incoming frame and checks it against a protocol's schema. A frame that is not an
+ * object with a known `op` is INVALID_FRAME; a known op with bad fields is VALIDATION_FAILED with
+ * a detail per field, like the HTTP API.
+ */
+export function decodeFrame<T extends z.ZodType>(
+  schema: T,
+  ops: ReadonlySet<string>,
+  message: ArrayBuffer,
+  isBinary: boolean,
+  encoding: Encoding,
+): z.infer<T> {
+  let raw: unknown;
+  if (isBinary) {
+    if (encoding !== 'msgpack') {
+      throw new MailroomError(
+        'INVALID_FRAME',
+        `binary frames are MessagePack and need the "${MSGPACK_PROTOCOL}" subprotocol; send JSON as text`,
+      );
+    }
+    try {
+      // Decoding copies what it keeps; uWS reuses the message memory after the callback.
+      raw = unpackr.unpack(new Uint8Array(message));
+    } catch {
+      throw new MailroomError('INVALID_FRAME', 'the binary frame is not valid MessagePack');
+    }
+  } else {
+    try {
+      raw = JSON.parse(Buffer.from(message).toString('utf8'));
+    } catch {
+      throw new MailroomError('INVALID_FRAME', 'the text frame is not valid JSON');
+    }
+  }
+  const op = raw !== null && typeof raw === 'object' ? (raw as { op?: unknown }).op : undefined;
+  if (typeof op !== 'string' || !ops.has(op)) {
+    throw new MailroomError(
+      'INVALID_FRAME',
+      `${op === undefined ? 'a frame needs an "op"' : `unknown op ${JSON.stringify(op)}`}; expected one of ${[...ops].join(', ')}`,
+    );
+  }
+  return parse(schema, raw);
+}
+
+/** The `error` object of an error frame; internal causes are logged, never sent. */
+export function wireError(error: unknown, logger: Logger): WireError {
+  const err = toMailroomError(error);
+  if (err.code === 'INTERNAL') {
+    logger.error({ err: err.cause ?? err }, 'unhandled error in WebSocket handler');
+    return { code: 'INTERNAL', message: 'Internal error' };
+  }
+  return err.details
+    ? { code: err.code, message: err.message, details: err.details }
+    : { code: err.code, message: err.message };
+}
