@@ -1,0 +1,121 @@
+/**
+ * One measured phase against one system: an optional warm-up (not recorded), then the open or
+ * closed loop with the progress line and CPU meters, folded into a SystemResult.
+ */
+import type { BenchArgs } from './args.js';
+import { percentileCurve, summarize } from './histogram.js';
+import { closedLoop, openLoop, Recorder, type Send } from './load.js';
+import { Progress } from './progress.js';
+import type { SystemName, SystemResult } from './result.js';
+import { CpuMeter } from './system-info.js';
+
+export interface LoadDefaults {
+  durationMs: number;
+  /** Closed-loop concurrency when neither --rate nor --connections is given. */
+  connections: number;
+}
+
+export interface LoadPlan {
+  mode: 'open' | 'closed';
+  rate?: number;
+  /** In-flight requests in the closed loop (connections × pipelining). */
+  concurrency: number;
+  /** HTTP connections to open. */
+  connections: number;
+  durationMs: number;
+  warmupMs: number;
+}
+
+export function loadPlan(args: BenchArgs, defaults: LoadDefaults): LoadPlan {
+  const durationMs = args.durationMs ?? defaults.durationMs;
+  if (args.rate !== undefined) {
+    // Enough connections that an open loop is never held back by the pool at its rate.
+    return {
+      mode: 'open',
+      rate: args.rate,
+      concurrency: 0,
+      connections: Math.max(16, defaults.connections),
+      durationMs,
+      warmupMs: args.warmupMs,
+    };
+  }
+  const connections = args.connections ?? defaults.connections;
+  return {
+    mode: 'closed',
+    concurrency: connections * args.pipelining,
+    connections,
+    durationMs,
+    warmupMs: args.warmupMs,
+  };
+}
+
+export interface MeasureOptions {
+  system: SystemName;
+  measure: string;
+  plan: LoadPlan;
+  send: Send;
+  quiet: boolean;
+  /** Processes whose CPU is reported beside the generator's. */
+  pids: { server?: number | undefined; redis?: number | undefined };
+  /** Runs between the warm-up and the measured window (e.g. wait for the queue to drain). */
+  afterWarmup?: () => Promise<void>;
+}
+
+export async function measure(options: MeasureOptions): Promise<SystemResult> {
+  const { plan, send } = options;
+  if (plan.warmupMs > 0) {
+    const warm = new Recorder(performance.now());
+    if (plan.mode === 'open')
+      await openLoop({ rate: plan.rate!, durationMs: plan.warmupMs, send, recorder: warm });
+    else await closedLoop({ connections: plan.concurrency, durationMs: plan.warmupMs, send, recorder: warm });
+  }
+  await options.afterWarmup?.();
+  const recorder = new Recorder(performance.now());
+  const progress = new Progress(options.system, recorder, plan.durationMs, options.quiet);
+  const cpu = new CpuMeter(options.pids);
+  progress.start();
+  let latency: ReturnType<typeof summarize>;
+  let curveSource = recorder.histogram;
+  let serviceTime: ReturnType<typeof summarize> | undefined;
+  let expectedIntervalMs: number | undefined;
+  let windowMs: number;
+  try {
+    if (plan.mode === 'open') {
+      const result = await openLoop({ rate: plan.rate!, durationMs: plan.durationMs, send, recorder });
+      windowMs = result.windowMs;
+      latency = summarize(recorder.histogram);
+    } else {
+      const result = await closedLoop({
+        connections: plan.concurrency,
+        durationMs: plan.durationMs,
+        send,
+        recorder,
+      });
+      windowMs = result.windowMs;
+      latency = summarize(result.corrected);
+      curveSource = result.corrected;
+      serviceTime = summarize(result.serviceTime);
+      expectedIntervalMs = Math.round(result.expectedIntervalMs * 1000) / 1000;
+    }
+  } finally {
+    progress.stop();
+  }
+  const usage = cpu.stop();
+  return {
+    system: options.system,
+    measure: options.measure,
+    mode: plan.mode,
+    ...(plan.mode === 'open' ? { rate: plan.rate } : { concurrency: plan.concurrency }),
+    ok: recorder.ok,
+    errors: recorder.errors,
+    errorKinds: Object.fromEntries(recorder.errorKinds),
+    throughput: Math.round((recorder.ok * 1000) / windowMs),
+    windowMs: Math.round(windowMs),
+    latency,
+    ...(serviceTime ? { serviceTime, expectedIntervalMs } : {}),
+    curve: percentileCurve(curveSource),
+    timeline: { bucketMs: recorder.bucketMs, counts: recorder.timeline },
+    cpu: { generator: usage.generator, server: usage.server, redis: usage.redis },
+    extra: {},
+  };
+}
