@@ -1,8 +1,9 @@
 /**
  * recovery: the durability promise under load. Mailroom runs on Redis; jobs (`sleep` 20 ms, so
  * some are always running) are submitted at a fixed rate; at KILL_AT of the window the server
- * gets kill -9 and is restarted at once on the same port while submissions go on (those sent
- * while it is down fail and were never acknowledged). Afterwards every acknowledged job must
+ * gets kill -9 and is restarted at once while submissions go on (those sent while it is down
+ * fail and were never acknowledged). The new process listens on a new port, since the old one
+ * sits in TIME_WAIT after the kill, and the generator follows it. Afterwards every acknowledged job must
  * exist and reach `completed`, and the durable event log must hold exactly one job_completed per
  * job: lost = acknowledged but missing or not completed; duplicated = completed more than once.
  */
@@ -17,7 +18,7 @@ import { deleteRedisKeys, runRedis, type Scenario, sleep, waitForDrain } from '.
 import { describePlan, settings } from './submit-http.js';
 
 const DEFAULTS = { durationMs: 10_000, connections: 32 };
-const DEFAULT_RATE = 500;
+const DEFAULT_RATE = 300;
 const KILL_AT = 0.4;
 const SETTLE_TIMEOUT_MS = 30_000;
 const UNFINISHED_JOB = ['waiting', 'delayed', 'pending', 'running'];
@@ -39,28 +40,37 @@ export const recovery: Scenario = {
     const plan = loadPlan(runArgs, DEFAULTS);
     const redis = (await runRedis(runArgs))!;
     const prefix = `bench-mailroom-${Math.random().toString(16).slice(2, 10)}`;
-    const start = () => startMailroom({ redisUrl: redis.url, redisPrefix: `${prefix}:`, port });
-    let port = 0;
+    const start = () => startMailroom({ redisUrl: redis.url, redisPrefix: `${prefix}:` });
     let server = await start();
-    port = server.port;
-    const http = httpTarget(server.url, { connections: plan.connections });
+    let http: ReturnType<typeof httpTarget> | undefined = httpTarget(server.url, {
+      connections: plan.connections,
+    });
     const body = JSON.stringify({ type: 'sleep', input: { ms: 20, data: 'x'.repeat(args.payloadBytes) } });
     const acked: string[] = [];
     const send = async (): Promise<Outcome> => {
+      // While no server is up, a client gets "connection refused": nothing was acknowledged.
+      if (!http) return 'ECONNREFUSED';
       const job = await requestJson<{ id: string }>(http, 'POST', '/api/v1/jobs', body);
       acked.push(job.id);
       return true;
     };
     let downMs = 0;
+    let restartError: unknown;
     const killer = (async () => {
       await sleep(plan.durationMs * KILL_AT);
       ctx.log(`recovery: kill -9 ${server.pid} after ${acked.length} acknowledged jobs`);
       const killedAt = performance.now();
+      const old = http;
+      http = undefined;
       await server.kill9();
+      void old?.close().catch(() => {});
       server = await start();
+      http = httpTarget(server.url, { connections: plan.connections });
       downMs = performance.now() - killedAt;
-      ctx.log(`recovery: restarted as ${server.pid} in ${Math.round(downMs)} ms`);
-    })();
+      ctx.log(`recovery: restarted as ${server.pid} on ${server.url} in ${Math.round(downMs)} ms`);
+    })().catch((error: unknown) => {
+      restartError = error;
+    });
     try {
       ctx.log(
         `mailroom: ${server.url} (Redis store), ${describePlan(plan)}, kill -9 at ${KILL_AT * 100}% of the window`,
@@ -74,14 +84,17 @@ export const recovery: Scenario = {
         pids: { redis: redis.localPid },
       });
       await killer;
+      if (restartError || !http)
+        throw new Error(`restart after kill -9 failed: ${(restartError as Error)?.message}`);
+      const live = http;
       const stats = async () =>
-        (await requestJson<{ jobs: { by_status: Record<string, number> } }>(http, 'GET', '/api/v1/stats'))
+        (await requestJson<{ jobs: { by_status: Record<string, number> } }>(live, 'GET', '/api/v1/stats'))
           .jobs.by_status;
       const settle = await waitForDrain(async () => {
         const s = await stats();
         return UNFINISHED_JOB.reduce((n, k) => n + (s[k] ?? 0), 0);
       }, SETTLE_TIMEOUT_MS);
-      const check = await verify(http, acked);
+      const check = await verify(live, acked);
       const events = await completionsInLog(redis.url, `${prefix}:events`);
       let duplicated = 0;
       let missingEvent = 0;
@@ -117,8 +130,8 @@ export const recovery: Scenario = {
           : {}),
       };
     } finally {
-      await killer.catch(() => {});
-      await http.close();
+      await killer;
+      await http?.close();
       await server.stop();
       await deleteRedisKeys(redis.url, prefix);
       await redis.stop();
