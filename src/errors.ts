@@ -40,6 +40,7 @@ export const ERROR_CODES = {
     message: 'The resource is not in a state that allows this',
   },
   LEASE_STALE: { status: 409, retryable: false, message: 'The lease is not the current one for this job' },
+  OVERLOADED: { status: 503, retryable: true, message: 'The server is overloaded; retry later' },
   INVALID_FRAME: { status: 400, retryable: false, message: 'Malformed or unknown WebSocket frame' },
   SLOW_CONSUMER: {
     status: 429,
@@ -69,6 +70,9 @@ export const JOB_FAILURE_CODES = {
   TEMPLATE_UNRESOLVED: { retryable: false },
   VALIDATION_FAILED: { retryable: false },
   STEP_CANCELLED: { retryable: true },
+  OVERLOADED: { retryable: true },
+  THREAD_EXITED: { retryable: true },
+  THREAD_SETUP_FAILED: { retryable: true },
 } as const;
 
 export type JobFailureCode = keyof typeof JOB_FAILURE_CODES;

@@ -1,13 +1,17 @@
 /**
- * Wires one server process: logger, store, the Mailroom app (actor system and domain actors) and
- * the uWS edge, plus recovery after a restart and graceful shutdown.
+ * Wires one server process: logger, store, the payload pool and thread executors, the Mailroom app
+ * (actor system and domain actors) and the uWS edge, plus recovery after a restart and graceful shutdown.
  */
 
+import { ThreadExecutor } from './actors/executors/thread.js';
 import { createMailroom, type Mailroom } from './app/mailroom.js';
 import type { Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { systemClock } from './runtime/clock.js';
+import { PayloadPool } from './runtime/pool/payload-pool.js';
 import type { SnapshotStore } from './runtime/store/snapshot-store.js';
+import { createThreadHosts, type ThreadHosts } from './runtime/threads/thread-hosts.js';
+import { poolBodies } from './transport/http/body.js';
 import { createServer } from './transport/server.js';
 
 /** Past this, a shutdown that is stuck (a hung store, a wedged actor) is cut short. */
@@ -28,6 +32,9 @@ export interface RunningServer {
   readonly url: string;
   readonly logger: Logger;
   readonly app: Mailroom;
+  /** The payload pool and the thread executors' threads (their `stats()` feed /metrics). */
+  readonly pool: PayloadPool;
+  readonly threads: ThreadHosts;
   /** Stops accepting, drains the actor system, closes the store. Idempotent. */
   stop(): Promise<void>;
 }
@@ -36,14 +43,34 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const { server: opts } = config;
   const logger = options.logger ?? createLogger({ level: opts.logLevel });
   const store = await openStore(config, logger);
+  const pool = new PayloadPool(config.file.pool, config.file.job_types, logger.child({ component: 'pool' }));
+  const threads = createThreadHosts(config.file.job_types, {
+    logger: logger.child({ component: 'threads' }),
+  });
+  const closeWorkers = () => Promise.all([pool.close(), threads.close()]);
+  // One adapter runs every thread: type, registered under each type's executor name.
+  const threadExecutor = new ThreadExecutor(threads.runners);
+  const executors = Object.fromEntries(
+    config.file.job_types
+      .filter((type) => type.executor.startsWith('thread:'))
+      .map((type) => [type.executor, threadExecutor]),
+  );
   let app: Mailroom;
   try {
-    app = await createMailroom({ store, config: config.file, clock: systemClock, logger });
+    app = await createMailroom({
+      store,
+      config: config.file,
+      clock: systemClock,
+      logger,
+      executors,
+      offload: pool,
+    });
     if (store.durable) {
       const recovered = await app.recover();
       logger.info(recovered, 'recovered timers and requeued unfinished jobs from the store');
     }
   } catch (error) {
+    await closeWorkers();
     await store.close();
     throw error;
   }
@@ -51,7 +78,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const http = createServer({
     logger,
     storeName: store.name,
-    ready: () => store.ping(),
+    ready: async () => {
+      await Promise.all([store.ping(), pool.ready()]);
+    },
+    prepareBody: poolBodies(pool),
     app,
     maxBodyBytes: config.file.max_body_bytes,
     apiKeys: opts.apiKeys,
@@ -66,6 +96,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   } catch (error) {
     http.close();
     await system.shutdown();
+    await closeWorkers();
     await store.close();
     throw error;
   }
@@ -93,6 +124,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await system.shutdown({ timeoutMs: SHUTDOWN_DRAIN_MS });
       } finally {
         http.close();
+        await closeWorkers();
         await store.close();
       }
     })();
@@ -102,7 +134,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let removeSignalHandlers = (): void => {};
   if (options.handleSignals !== false) removeSignalHandlers = exitOnSignals(stop, logger);
 
-  return { host: opts.host, port, url, logger, app, stop };
+  return { host: opts.host, port, url, logger, app, pool, threads, stop };
 }
 
 async function openStore(config: Config, logger: Logger): Promise<SnapshotStore> {

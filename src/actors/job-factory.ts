@@ -5,6 +5,7 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { ErrorDetail } from '../errors.js';
+import { binaryPaths, decodeBinaryFields, inputProblems } from '../runtime/pool/input-schema.js';
 import type { FileConfig, JobTypeConfig, Requirements } from '../schemas/config.js';
 import type { JobOptions } from '../schemas/job.js';
 import type { NewJob } from './job.js';
@@ -27,12 +28,16 @@ export interface BuildJob {
 export class JobFactory {
   private readonly types: ReadonlyMap<string, JobTypeConfig>;
   private readonly validators = new Map<string, ValidateFunction>();
+  /** Fields each type's schema declares binary (`contentEncoding: base64`). */
+  private readonly binary = new Map<string, string[][]>();
 
   constructor(config: Pick<FileConfig, 'job_types'>) {
     this.types = new Map(config.job_types.map((type) => [type.name, type]));
     const ajv = new Ajv({ allErrors: true, strict: false });
     for (const type of config.job_types) {
       if (type.input_schema) this.validators.set(type.name, ajv.compile(type.input_schema));
+      const binary = type.input_schema ? binaryPaths(type.input_schema) : [];
+      if (binary.length > 0) this.binary.set(type.name, binary);
     }
   }
 
@@ -51,16 +56,23 @@ export class JobFactory {
   /** Problems with `input` for this type, with paths under `pathPrefix` (empty when valid). */
   validateInput(type: string, input: unknown, pathPrefix = 'input'): ErrorDetail[] {
     const validate = this.validators.get(type);
-    if (!validate || validate(input === undefined ? {} : input)) return [];
-    return (validate.errors ?? []).map((error) => {
-      const pointer = error.instancePath.split('/').filter(Boolean).join('.');
-      const missing =
-        error.keyword === 'required'
-          ? (error.params as { missingProperty?: string }).missingProperty
-          : undefined;
-      const path = [pathPrefix, pointer, missing].filter((part) => part).join('.');
-      return { path, message: error.message ?? 'is invalid' };
-    });
+    return validate ? inputProblems(validate, input, pathPrefix) : [];
+  }
+
+  /**
+   * The input as a job keeps it: checked, then declared-binary base64 fields turned into bytes.
+   * The payload pool runs the same steps (runtime/pool/prepare.ts) for large payloads.
+   */
+  prepareInput(
+    type: string,
+    input: unknown,
+    pathPrefix = 'input',
+  ): { input: unknown; problems: ErrorDetail[] } {
+    const problems = this.validateInput(type, input, pathPrefix);
+    const binary = this.binary.get(type);
+    if (problems.length > 0 || !binary) return { input, problems };
+    const decoded = decodeBinaryFields(input, binary, pathPrefix);
+    return { input: decoded.value, problems: decoded.problems };
   }
 
   needsFor(type: string, input: unknown, requirements: Requirements | undefined) {

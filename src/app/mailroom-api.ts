@@ -3,10 +3,12 @@
  */
 import type { Logger } from 'pino';
 import type { DispatcherStats } from '../actors/dispatcher-messages.js';
+import type { BuiltinOffload } from '../actors/executors/builtin.js';
 import type { ExecutionSink, Executor } from '../actors/executors/executor.js';
 import type { RemoteConnection } from '../actors/executors/remote.js';
 import type { JobFactory } from '../actors/job-factory.js';
 import type { Clock } from '../runtime/clock.js';
+import type { PreparedJob } from '../runtime/pool/prepare.js';
 import type { SnapshotStore } from '../runtime/store/snapshot-store.js';
 import type { ActorSystem } from '../runtime/system.js';
 import type { JobError } from '../schemas/common.js';
@@ -26,11 +28,15 @@ export interface MailroomOptions {
   executors?: Record<string, Executor>;
   /** In-process jobs the builtin executor runs at once. */
   builtinSlots?: number;
+  /** Where builtin handlers send CPU-heavy work (the payload pool); inline without it. */
+  offload?: BuiltinOffload;
 }
 
 /** Who asked, for tracing: flows into every event the request causes. */
 export interface RequestContext {
   traceId?: string | null;
+  /** What the payload pool already did for this submit (input checked, content hashed). */
+  prepared?: PreparedJob | null;
 }
 
 export interface Stats {

@@ -30,6 +30,8 @@ import {
 } from '../actors/workflow.js';
 import { type ErrorDetail, MailroomError } from '../errors.js';
 import { systemClock } from '../runtime/clock.js';
+import { contentDigest } from '../runtime/pool/content-digest.js';
+import type { PreparedJob } from '../runtime/pool/prepare.js';
 import { createSystem } from '../runtime/system.js';
 import { isoTime } from '../schemas/common.js';
 import type { FileConfig } from '../schemas/config.js';
@@ -51,6 +53,12 @@ import { parse, validation } from './validation.js';
 export type { ListQuery, Page };
 
 import { RollingStats } from './stats.js';
+
+/** `idempotency_key: "content"`: the key is the job's content digest (type and canonical input). */
+const CONTENT_KEY = 'content';
+
+/** A checked job spec: its input as the job keeps it, and its content digest when already known. */
+type PreparedSpec = JobSpec & { digest?: string };
 
 export type {
   Mailroom,
@@ -81,7 +89,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     fail: (jobId, lease, error) => system.tell(jobRef(jobId), { type: 'fail', lease, error }),
   };
   const executors: Record<string, Executor> = {
-    builtin: new BuiltinExecutor(clock, builtinHandlers(config)),
+    builtin: new BuiltinExecutor(clock, builtinHandlers(config), options.offload),
     remote,
     ...options.executors,
   };
@@ -105,7 +113,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
       types: config.job_types.map((type) => ({
         name: type.name,
         executor: executorName(type.executor),
-        ...(type.concurrency === undefined ? {} : { concurrency: type.concurrency }),
+        ...concurrencyOf(type),
         ...(type.rate === undefined ? {} : { rate: type.rate }),
       })),
       executors,
@@ -133,17 +141,25 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     context?: RequestContext,
   ): Promise<{ job: JobView; created: boolean }> {
     const spec = parse(JobSpec, raw);
-    checkJob(spec, '');
-    return createJob(spec, context);
+    return createJob(checkJob(spec, '', context?.prepared), context);
   }
 
-  function checkJob(spec: JobSpec, prefix: string): void {
+  /**
+   * Throws VALIDATION_FAILED or EXECUTOR_UNAVAILABLE; returns the spec with its input as the job
+   * keeps it. When the payload pool already checked this input (`prepared`), its findings are used
+   * instead of checking again on the event loop: the same function made them, so the details match.
+   */
+  function checkJob(spec: JobSpec, prefix: string, prepared?: PreparedJob | null): PreparedSpec {
     if (!factory.isKnownType(spec.type)) {
       throw validation([{ path: `${prefix}type`, message: `unknown job type "${spec.type}"` }]);
     }
-    const problems = factory.validateInput(spec.type, spec.input, `${prefix}input`);
+    const done = prepared?.type === spec.type ? prepared : undefined;
+    const { input, problems } = done
+      ? { input: spec.input, problems: done.problems }
+      : factory.prepareInput(spec.type, spec.input, `${prefix}input`);
     if (problems.length > 0) throw validation(problems);
     refuseUnavailable([spec.type]);
+    return { ...spec, input, ...(done ? { digest: done.digest } : {}) };
   }
 
   function refuseUnavailable(types: readonly string[]): void {
@@ -154,10 +170,14 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   }
 
   async function createJob(
-    spec: JobSpec,
+    spec: PreparedSpec,
     context?: RequestContext,
   ): Promise<{ job: JobView; created: boolean }> {
     let id = newId();
+    if (spec.idempotency_key === CONTENT_KEY) {
+      // Identical inputs of one type share a key: the digest the pool computed, or one made here.
+      spec.idempotency_key = `content:${spec.digest ?? contentDigest(spec.type, spec.input)}`;
+    }
     if (spec.idempotency_key !== undefined) {
       const claim = await system.ask<Claim>(idempotencyRef('job', spec.idempotency_key), {
         type: 'claim',
@@ -170,7 +190,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
         if (existing) return { job: jobView(existing), created: false };
       }
     }
-    const { type, input, idempotency_key: key, ...jobOptions } = spec;
+    const { type, input, idempotency_key: key, digest: _digest, ...jobOptions } = spec;
     const job = factory.build({
       id,
       type,
@@ -188,16 +208,17 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   async function submitBatch(raw: unknown, context?: RequestContext): Promise<{ items: JobView[] }> {
     const batch = parse(BatchSpec, raw);
     const problems: ErrorDetail[] = [];
+    const checked: PreparedSpec[] = [];
     batch.jobs.forEach((spec, index) => {
       try {
-        checkJob(spec, `jobs.${index}.`);
+        checked.push(checkJob(spec, `jobs.${index}.`));
       } catch (error) {
         problems.push(...((error as MailroomError).details ?? []));
       }
     });
     if (problems.length > 0) throw validation(problems);
     // Asked together, so the group commit writes the whole batch at once.
-    const results = await Promise.all(batch.jobs.map((spec) => createJob(spec, context)));
+    const results = await Promise.all(checked.map((spec) => createJob(spec, context)));
     return { items: results.map((result) => result.job) };
   }
 
@@ -438,6 +459,16 @@ function builtinHandlers(config: FileConfig): Record<string, string> {
     if (type.executor.startsWith('builtin:')) handlers[type.name] = type.executor.slice('builtin:'.length);
   }
   return handlers;
+}
+
+/**
+ * A `thread:` type runs at most `threads` jobs at once here (one per thread): the dispatcher holds
+ * the rest in the queue, so an attempt's timeout never counts time spent waiting for a thread.
+ */
+function concurrencyOf(type: FileConfig['job_types'][number]): { concurrency?: number } {
+  const threads = type.executor.startsWith('thread:') ? (type.threads ?? 1) : undefined;
+  const limit = Math.min(type.concurrency ?? Number.POSITIVE_INFINITY, threads ?? Number.POSITIVE_INFINITY);
+  return Number.isFinite(limit) ? { concurrency: limit } : {};
 }
 
 /** `builtin:echo` → builtin, `remote` → remote, `thread:x` / `http:y` → the adapter named by the whole string. */

@@ -76,6 +76,8 @@ export const JobTypeConfig = z.strictObject({
   concurrency: z.number().int().positive().optional(),
   /** Starts per second. */
   rate: z.number().positive().optional(),
+  /** `thread:` types: how many long-lived worker threads run this type's jobs (its running limit here). */
+  threads: z.number().int().min(1).max(64).optional(),
   executor: Executor,
 });
 export type JobTypeConfig = z.infer<typeof JobTypeConfig>;
@@ -101,6 +103,32 @@ export const WebSocketConfig = z.strictObject({
 });
 export type WebSocketConfig = z.infer<typeof WebSocketConfig>;
 
+/**
+ * The payload pool (piscina): large payloads are decoded, checked and hashed off the event loop.
+ * `threshold_bytes` is measured (docs/benchmarks.md, "Payload pool"): below it the thread hop
+ * costs more event-loop time than it saves.
+ */
+export const PoolConfig = z.strictObject({
+  enabled: z.boolean().default(true),
+  threshold_bytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024),
+  /** Tasks waiting for a thread; past it submits are refused with OVERLOADED (503). */
+  max_queue: z.number().int().min(1).max(100_000).default(64),
+  /** Absent: one less than the machine's cores, at least one. */
+  threads: z.number().int().min(1).max(64).optional(),
+  /** Snapshot forms larger than this are compressed. */
+  compress_above_bytes: z
+    .number()
+    .int()
+    .min(0)
+    .default(64 * 1024),
+  compression: z.enum(['zlib', 'brotli']).default('zlib'),
+});
+export type PoolConfig = z.infer<typeof PoolConfig>;
+
 export const FileConfig = z.strictObject({
   // Lets editors validate the file against a published schema without tripping strict parsing.
   $schema: z.string().optional(),
@@ -117,6 +145,7 @@ export const FileConfig = z.strictObject({
   event_log_max_len: z.number().int().positive().default(100_000),
   // prefault: an absent or partial `rate_limit` still gets every default from RateLimitConfig.
   rate_limit: RateLimitConfig.prefault({}),
+  pool: PoolConfig.prefault({}),
   websocket: WebSocketConfig.prefault({}),
   job_types: z
     .array(JobTypeConfig)

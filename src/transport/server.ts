@@ -8,7 +8,7 @@ import type { Mailroom } from '../app/mailroom.js';
 import type { Logger } from '../logger.js';
 import type { RateLimitConfig, WebSocketConfig } from '../schemas/config.js';
 import { createGuard } from './http/auth.js';
-import { type Front, serve } from './http/exchange.js';
+import { type ExchangeOptions, type Front, serve } from './http/exchange.js';
 import { Router } from './http/router.js';
 import { shapeCompatReply } from './http/routes/compat.js';
 import { addCompatJobRoutes } from './http/routes/compat-jobs.js';
@@ -35,6 +35,8 @@ export interface HttpServerOptions {
   /** `API_KEYS`; empty turns auth (and rate limiting) off. */
   apiKeys: readonly string[];
   rateLimit: RateLimitConfig;
+  /** Large bodies decoded and prepared off the event loop (the payload pool); see ExchangeOptions. */
+  prepareBody?: ExchangeOptions['prepareBody'];
   /** Limits of `/ws` and `/ws/worker` (mounted with `app`). */
   websocket?: WebSocketConfig;
   /** Job types with the `remote` executor: what workers may register for. */
@@ -82,7 +84,12 @@ export function createServer(options: HttpServerOptions): MailroomServer {
   }
   const guard = createGuard({ apiKeys: options.apiKeys, rateLimit: options.rateLimit });
   const front: Front = (ctx) => guard(ctx) ?? router.resolve(ctx);
-  const exchange = { logger, maxBodyBytes: options.maxBodyBytes, finish: shapeCompatReply };
+  const exchange: ExchangeOptions = {
+    logger,
+    maxBodyBytes: options.maxBodyBytes,
+    finish: shapeCompatReply,
+    ...(options.prepareBody ? { prepareBody: options.prepareBody } : {}),
+  };
 
   const app = uWS.App() as ClosableApp;
   let sockets: WebSocketEndpoints | undefined;

@@ -1,17 +1,25 @@
 /**
- * In-process handlers for the builtin job types: echo, sleep, fail and checksum. Each runs on the
- * event loop (checksum hashes inline until the worker-pool issue moves it off), reports through
- * the sink with the lease it was given, and honours cancel (sleep stops its timer).
+ * In-process handlers for the builtin job types: echo, sleep, fail and checksum. Each reports
+ * through the sink with the lease it was given and honours cancel (sleep stops its timer). The
+ * checksum's hashing is CPU-heavy: it goes to the offload port (the payload pool) when one is
+ * given, so a large input never blocks the event loop.
  */
-import { createHash } from 'node:crypto';
 import type { Clock, ClockTimer } from '../../runtime/clock.js';
+import { type ChecksumResult, checksumOf } from '../../runtime/pool/checksum.js';
 import type { Assignment, CancelTarget, ExecutionSink, Executor } from './executor.js';
 
 type Handler = (assignment: Assignment, sink: ExecutionSink, running: Running) => void;
 
 interface Running {
   timer: ClockTimer | null;
+  /** Work in flight elsewhere (the pool): the entry stays until it settles. */
+  pending: boolean;
   cancelled: boolean;
+}
+
+/** CPU-heavy builtin work done off the event loop; rejects with a registry error (e.g. OVERLOADED). */
+export interface BuiltinOffload {
+  checksum(data: unknown): Promise<ChecksumResult>;
 }
 
 export class BuiltinExecutor implements Executor {
@@ -27,6 +35,7 @@ export class BuiltinExecutor implements Executor {
   constructor(
     private readonly clock: Clock,
     private readonly handlerOf: Readonly<Record<string, string>> = {},
+    private readonly offload?: BuiltinOffload,
   ) {
     this.handlers = {
       echo: (a, sink) => sink.complete(a.jobId, a.lease, a.input),
@@ -45,11 +54,29 @@ export class BuiltinExecutor implements Executor {
           retryable: input.retryable !== false,
         });
       },
-      checksum: (a, sink) => {
+      checksum: (a, sink, running) => {
         const data = (a.input as { data?: unknown } | null)?.data;
-        const text = typeof data === 'string' ? data : JSON.stringify(data ?? null);
-        const sha256 = createHash('sha256').update(text).digest('hex');
-        sink.complete(a.jobId, a.lease, { sha256, bytes: Buffer.byteLength(text) });
+        if (!this.offload) {
+          sink.complete(a.jobId, a.lease, checksumOf(data));
+          return;
+        }
+        running.pending = true;
+        this.offload.checksum(data).then(
+          (result) => {
+            this.running.delete(key(a));
+            if (!running.cancelled) sink.complete(a.jobId, a.lease, result);
+          },
+          (error: unknown) => {
+            this.running.delete(key(a));
+            if (running.cancelled) return;
+            const code = (error as { code?: unknown }).code === 'OVERLOADED' ? 'OVERLOADED' : 'HANDLER_THREW';
+            sink.fail(a.jobId, a.lease, {
+              code,
+              message: error instanceof Error ? error.message : String(error),
+              retryable: true,
+            });
+          },
+        );
       },
     };
   }
@@ -64,7 +91,7 @@ export class BuiltinExecutor implements Executor {
       });
       return;
     }
-    const running: Running = { timer: null, cancelled: false };
+    const running: Running = { timer: null, pending: false, cancelled: false };
     this.running.set(key(assignment), running);
     try {
       handler(assignment, sink, running);
@@ -75,7 +102,7 @@ export class BuiltinExecutor implements Executor {
         retryable: true,
       });
     } finally {
-      if (running.timer === null) this.running.delete(key(assignment));
+      if (running.timer === null && !running.pending) this.running.delete(key(assignment));
     }
   }
 

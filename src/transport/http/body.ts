@@ -5,6 +5,8 @@
  */
 import { Unpackr } from 'msgpackr';
 import { MailroomError } from '../../errors.js';
+import type { PreparedBody } from '../../runtime/pool/payload-pool.js';
+import type { ExchangeOptions } from './exchange.js';
 
 /** Deeper than any sane job input; far below what recursive walkers can take. */
 export const MAX_BODY_DEPTH = 128;
@@ -101,4 +103,26 @@ export function valueDepthExceeds(value: unknown, max: number): boolean {
     for (const child of children) stack.push([child, depth + 1]);
   }
   return false;
+}
+
+/** The part of the payload pool the edge uses. */
+export interface BodyPreparer {
+  prepareBody(
+    bytes: Uint8Array,
+    contentType: string | undefined,
+    options: { job: boolean; owned: boolean },
+  ): Promise<PreparedBody> | undefined;
+}
+
+/**
+ * The exchange's `prepareBody` hook on the payload pool: large bodies are decoded there, and a job
+ * submit (`POST /api/v1/jobs`) is also checked against its type's schema and hashed, so the
+ * submit path does none of that on the event loop. Small bodies are left to `decodeBody`.
+ */
+export function poolBodies(pool: BodyPreparer): NonNullable<ExchangeOptions['prepareBody']> {
+  return (ctx, bytes, owned) => {
+    const job = ctx.method === 'POST' && (ctx.path === '/api/v1/jobs' || ctx.path === '/api/v1/jobs/');
+    const preparing = pool.prepareBody(bytes, ctx.headers['content-type'], { job, owned });
+    return preparing?.then((result) => ({ body: result.body, prepared: result.job }));
+  };
 }

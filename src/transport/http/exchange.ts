@@ -33,6 +33,8 @@ export interface HttpContext {
   readonly body: unknown;
   /** True once the client went away; a handler may stop early, its reply is dropped anyway. */
   readonly aborted: boolean;
+  /** What `ExchangeOptions.prepareBody` found out about the body (a job's checked input and digest), if it ran. */
+  readonly prepared?: unknown;
 }
 
 export interface HttpReply {
@@ -62,6 +64,16 @@ export interface ExchangeOptions {
   maxBodyBytes: number;
   /** A last look at every reply before it is written (the compatibility routes shape their errors). */
   finish?: (ctx: HttpContext, reply: HttpReply) => HttpReply;
+  /**
+   * Decodes (and prepares) a large body off the event loop: returns `undefined` for bodies it
+   * leaves to the inline decoder. `owned`: the bytes are a fresh buffer that may be given away;
+   * otherwise they are uWS memory, valid only until this call returns.
+   */
+  prepareBody?: (
+    ctx: HttpContext,
+    bytes: Uint8Array,
+    owned: boolean,
+  ) => Promise<{ body: unknown; prepared: unknown }> | undefined;
 }
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
@@ -78,6 +90,7 @@ class Exchange implements HttpContext {
   trace!: TraceContext;
   params: Readonly<Record<string, string>> = NO_PARAMS;
   body: unknown = undefined;
+  prepared: unknown = undefined;
 }
 
 // Generous enough for UUIDs, trace ids and ULIDs; visible ASCII only, so an echoed id can never
@@ -180,7 +193,7 @@ function readBody(res: HttpResponse, ex: Exchange, handler: HttpHandler, options
     if (isLast && chunks.length === 0) {
       // The whole body in one chunk (the common case): decoded right here, while uWS still owns
       // the memory. Decoding copies everything it keeps, so no reference to the chunk survives.
-      finishBody(res, ex, handler, options, new Uint8Array(chunk));
+      finishBody(res, ex, handler, options, new Uint8Array(chunk), false);
       return;
     }
     // uWS reuses (neuters) the chunk's memory after this callback returns: keep a copy.
@@ -188,7 +201,7 @@ function readBody(res: HttpResponse, ex: Exchange, handler: HttpHandler, options
     if (isLast) {
       const body = Buffer.concat(chunks, received);
       chunks = [];
-      finishBody(res, ex, handler, options, body);
+      finishBody(res, ex, handler, options, body, true);
     }
   });
 }
@@ -199,14 +212,28 @@ function finishBody(
   handler: HttpHandler,
   options: ExchangeOptions,
   bytes: Uint8Array,
+  owned: boolean,
 ): void {
+  let preparing: Promise<{ body: unknown; prepared: unknown }> | undefined;
   try {
-    ex.body = decodeBody(bytes, ex.headers['content-type']);
+    preparing = options.prepareBody?.(ex, bytes, owned);
+    if (!preparing) ex.body = decodeBody(bytes, ex.headers['content-type']);
   } catch (error) {
     write(res, ex, errorReply(error, options.logger), options);
     return;
   }
-  run(res, ex, handler, options);
+  if (!preparing) {
+    run(res, ex, handler, options);
+    return;
+  }
+  preparing.then(
+    ({ body, prepared }) => {
+      ex.body = body;
+      ex.prepared = prepared;
+      run(res, ex, handler, options);
+    },
+    (error: unknown) => write(res, ex, errorReply(error, options.logger), options),
+  );
 }
 
 function run(res: HttpResponse, ex: Exchange, handler: HttpHandler, options: ExchangeOptions): void {

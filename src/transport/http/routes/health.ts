@@ -1,14 +1,19 @@
 /**
  * Liveness and readiness. Liveness never touches the store (a slow store must not get the process
- * killed); readiness does, so a load balancer stops routing here while the store is away.
+ * killed); readiness does, so a load balancer stops routing here while the store is away, and it
+ * checks the payload pool too (closed, or its queue full: OVERLOADED).
  */
+import { isMailroomError } from '../../../errors.js';
 import type { Logger } from '../../../logger.js';
 import type { HttpReply } from '../exchange.js';
 import type { Router } from '../router.js';
 
 export interface HealthOptions {
   storeName: string;
-  /** Resolves when everything a request needs (the store, later the pool) answers. */
+  /**
+   * Resolves when everything a request needs (the store, the payload pool) answers. A rejection
+   * with a registry error other than STORE_UNAVAILABLE (the pool's OVERLOADED) is answered with its code.
+   */
   ready: () => Promise<void>;
   /** A check that has not answered by then counts as not ready. */
   readyTimeoutMs?: number;
@@ -34,13 +39,15 @@ export function addHealthRoutes(router: Router, options: HealthOptions): void {
   router.add('GET', '/health/ready', async () => {
     try {
       await withTimeout(options.ready(), timeoutMs);
-      if (!lastReady) options.logger.info({ store: options.storeName }, 'store reachable again: ready');
+      if (!lastReady) options.logger.info({ store: options.storeName }, 'ready again');
       lastReady = true;
       return { status: 200, body: readyBody };
     } catch (error) {
-      if (lastReady)
-        options.logger.warn({ err: error, store: options.storeName }, 'store unreachable: not ready');
+      if (lastReady) options.logger.warn({ err: error, store: options.storeName }, 'not ready');
       lastReady = false;
+      if (isMailroomError(error) && error.status === 503 && error.code !== 'STORE_UNAVAILABLE') {
+        return { ...unavailable, body: { error: { code: error.code, message: error.message } } };
+      }
       return unavailable;
     }
   });

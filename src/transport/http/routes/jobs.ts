@@ -3,13 +3,17 @@
  */
 import type { Mailroom } from '../../../app/mailroom.js';
 import { parse } from '../../../app/validation.js';
+import type { PreparedJob } from '../../../runtime/pool/prepare.js';
 import { CancelBody, ListJobsQuery } from '../../../schemas/http.js';
 import { pathId, queryFields } from '../params.js';
 import type { Router } from '../router.js';
 
 export function addJobRoutes(router: Router, app: Mailroom): void {
   router.add('POST', '/api/v1/jobs', async (ctx) => {
-    const { job, created } = await app.submitJob(ctx.body, { traceId: ctx.trace.traceId });
+    const { job, created } = await app.submitJob(ctx.body, {
+      traceId: ctx.trace.traceId,
+      prepared: (ctx.prepared as PreparedJob | null | undefined) ?? null,
+    });
     // 200 instead of 202 tells the client its idempotency key matched a job that already existed.
     return { status: created ? 202 : 200, body: job, headers: { location: `/api/v1/jobs/${job.id}` } };
   });
