@@ -14,3 +14,18 @@ export {
   type Submitted,
   type WorkflowInput,
 } from './http-client.js';
+export {
+  type WorkerActivity,
+  WorkerClient,
+  type WorkerClientOptions,
+  type WorkerContext,
+  type WorkerHandler,
+  type WorkerResult,
+} from './worker-client.js';
+export {
+  type ClientSubscription,
+  type SubscribeOptions,
+  WsClient,
+  type WsClientOptions,
+} from './ws-client.js';
+export type { ConnectionOptions } from './ws-connection.js';

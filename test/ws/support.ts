@@ -2,6 +2,7 @@
  * A WebSocket conversation for tests, on the independent `ws` package: send frames, wait for the
  * next frame matching a predicate, and keep everything received (in order) for later assertions.
  */
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { Packr, Unpackr } from 'msgpackr';
 import WebSocket from 'ws';
 import type { Body } from '../http/support.js';
@@ -146,5 +147,43 @@ export async function eventually<T>(
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A TCP proxy in front of the server whose connections a test can cut, as a flaky network would. */
+export class CuttableProxy {
+  private constructor(
+    private readonly server: Server,
+    private readonly sockets: Set<Socket>,
+    readonly url: string,
+  ) {}
+
+  static async start(targetBase: string): Promise<CuttableProxy> {
+    const target = new URL(targetBase);
+    const sockets = new Set<Socket>();
+    const server = createServer((client) => {
+      const upstream = connect(Number(target.port), target.hostname);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => socket.destroy());
+      }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return new CuttableProxy(server, sockets, `http://127.0.0.1:${port}`);
+  }
+
+  /** Drops every connection at once, without a close handshake. */
+  cut(): void {
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  async stop(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -1,0 +1,201 @@
+/**
+ * A remote worker on `/ws/worker` (SPEC §6): registers, runs each assigned job through a handler,
+ * reports progress and the result with the job's lease, sends heartbeats, and aborts a job the
+ * server cancels. After a lost connection it reconnects and registers again; jobs it held are
+ * requeued by the server meanwhile, so their late results are refused (LEASE_STALE) and dropped.
+ */
+import type { JobError } from '../schemas/common.js';
+import type { AssignedJob, WireError } from '../schemas/ws.js';
+import { MailroomConnectionError } from './http-client.js';
+import { type ConnectionOptions, ReconnectingSocket } from './ws-connection.js';
+
+export interface WorkerContext {
+  /** Reports progress (0–100) with an optional message. */
+  progress(progress: number, message?: string): void;
+  /** Aborted when the server cancels the job (timeout, user cancel) or the connection is lost. */
+  readonly signal: AbortSignal;
+}
+
+export interface WorkerResult {
+  output: unknown;
+  cost?: number;
+}
+
+/** Throw an error with `code` and `retryable` to control how the failure is recorded. */
+export type WorkerHandler = (job: AssignedJob, ctx: WorkerContext) => Promise<WorkerResult>;
+
+export interface WorkerClientOptions extends ConnectionOptions {
+  name: string;
+  types: readonly string[];
+  capabilities?: { gpu_memory_gb?: number; labels?: string[] };
+  slots?: number;
+  handler: WorkerHandler;
+  /** Told about each job's start and end, and about reports the server refused. */
+  onActivity?: (activity: WorkerActivity) => void;
+}
+
+export type WorkerActivity =
+  | { kind: 'registered'; workerId: string }
+  | { kind: 'started'; job: AssignedJob }
+  | { kind: 'completed'; job: AssignedJob; result: WorkerResult }
+  | { kind: 'failed'; job: AssignedJob; error: JobError }
+  | { kind: 'cancelled'; job: AssignedJob; reason: string }
+  | { kind: 'refused'; jobId: string | undefined; error: WireError }
+  | { kind: 'disconnected'; code: number; reason: string };
+
+export class WorkerClient {
+  private readonly socket: ReconnectingSocket;
+  private readonly running = new Map<string, { job: AssignedJob; abort: AbortController }>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private registered: ((workerId: string) => void) | null = null;
+  workerId: string | null = null;
+
+  private constructor(private readonly options: WorkerClientOptions) {
+    this.socket = new ReconnectingSocket('/ws/worker', options, {
+      onOpen: () => this.register(),
+      onFrame: (frame) => this.onFrame(frame),
+      onClose: (code, reason) => {
+        this.stopHeartbeat();
+        this.workerId = null;
+        // The server requeues these the moment it sees the socket gone; their results would be refused.
+        for (const { abort } of this.running.values()) abort.abort(new Error('connection lost'));
+        this.running.clear();
+        options.onActivity?.({ kind: 'disconnected', code, reason });
+      },
+    });
+  }
+
+  /** Connects and registers; resolves with the worker id the server gave. */
+  static async start(options: WorkerClientOptions): Promise<WorkerClient> {
+    const worker = new WorkerClient(options);
+    const registered = new Promise<string>((resolve) => {
+      worker.registered = resolve;
+    });
+    try {
+      await worker.socket.start();
+    } catch (error) {
+      throw new MailroomConnectionError(options.url, error);
+    }
+    await registered;
+    return worker;
+  }
+
+  /** Stops taking work and closes the connection; jobs still running go back to the queue. */
+  stop(): void {
+    this.stopHeartbeat();
+    for (const { abort } of this.running.values()) abort.abort(new Error('worker stopping'));
+    this.socket.close();
+  }
+
+  /** Changes how many jobs may run at once; the server assigns accordingly. */
+  setSlots(slots: number): void {
+    this.socket.send({ op: 'slots', slots });
+  }
+
+  private register(): void {
+    this.socket.send({
+      op: 'register',
+      name: this.options.name,
+      types: this.options.types,
+      capabilities: this.options.capabilities ?? {},
+      slots: this.options.slots ?? 1,
+    });
+  }
+
+  private onFrame(frame: Record<string, unknown>): void {
+    switch (frame.op) {
+      case 'registered': {
+        this.workerId = frame.worker_id as string;
+        this.startHeartbeat(frame.heartbeat_ms as number);
+        this.options.onActivity?.({ kind: 'registered', workerId: this.workerId });
+        this.registered?.(this.workerId);
+        this.registered = null;
+        return;
+      }
+      case 'assign':
+        this.run(frame.job as AssignedJob);
+        return;
+      case 'cancel': {
+        const entry = this.running.get(frame.job_id as string);
+        if (!entry || entry.job.lease !== frame.lease) return;
+        this.running.delete(entry.job.id);
+        entry.abort.abort(new Error(String(frame.reason)));
+        this.options.onActivity?.({ kind: 'cancelled', job: entry.job, reason: String(frame.reason) });
+        return;
+      }
+      case 'error':
+        this.options.onActivity?.({
+          kind: 'refused',
+          jobId: frame.job_id as string | undefined,
+          error: frame.error as WireError,
+        });
+        return;
+    }
+  }
+
+  private run(job: AssignedJob): void {
+    const abort = new AbortController();
+    this.running.set(job.id, { job, abort });
+    this.options.onActivity?.({ kind: 'started', job });
+    const ctx: WorkerContext = {
+      progress: (progress, message) => {
+        if (abort.signal.aborted) return;
+        this.socket.send({
+          op: 'progress',
+          job_id: job.id,
+          lease: job.lease,
+          progress,
+          ...(message ? { message } : {}),
+        });
+      },
+      signal: abort.signal,
+    };
+    const settle = (report: Record<string, unknown>, activity: WorkerActivity): void => {
+      // A cancelled or lost job's result would only be refused: the server moved on.
+      if (abort.signal.aborted || this.running.get(job.id)?.abort !== abort) return;
+      this.running.delete(job.id);
+      this.socket.send(report);
+      this.options.onActivity?.(activity);
+    };
+    Promise.resolve()
+      .then(() => this.options.handler(job, ctx))
+      .then(
+        (result) =>
+          settle(
+            {
+              op: 'complete',
+              job_id: job.id,
+              lease: job.lease,
+              output: result.output ?? null,
+              ...(result.cost === undefined ? {} : { cost: result.cost }),
+            },
+            { kind: 'completed', job, result },
+          ),
+        (thrown: unknown) => {
+          const error = toJobError(thrown);
+          settle({ op: 'fail', job_id: job.id, lease: job.lease, error }, { kind: 'failed', job, error });
+        },
+      );
+  }
+
+  private startHeartbeat(intervalMs: number): void {
+    this.stopHeartbeat();
+    // Twice per interval: the server drops a worker only after two silent intervals.
+    this.heartbeat = setInterval(() => this.socket.send({ op: 'heartbeat' }), Math.max(50, intervalMs / 2));
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+}
+
+function toJobError(thrown: unknown): JobError {
+  const fields = (thrown ?? {}) as { code?: unknown; message?: unknown; retryable?: unknown };
+  return {
+    code: typeof fields.code === 'string' && fields.code.length > 0 ? fields.code : 'HANDLER_THREW',
+    message: typeof fields.message === 'string' ? fields.message : String(thrown),
+    retryable: typeof fields.retryable === 'boolean' ? fields.retryable : true,
+  };
+}
