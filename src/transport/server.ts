@@ -13,11 +13,16 @@ import { Router } from './http/router.js';
 import { shapeCompatReply } from './http/routes/compat.js';
 import { addCompatJobRoutes } from './http/routes/compat-jobs.js';
 import { addCompatWorkflowRoutes } from './http/routes/compat-workflows.js';
+import { addEventRoutes, mountEventStream } from './http/routes/events.js';
 import { addHealthRoutes } from './http/routes/health.js';
 import { addJobRoutes } from './http/routes/jobs.js';
+import { addMetricsRoute } from './http/routes/metrics.js';
+import { addOpenApiRoute } from './http/routes/openapi.js';
 import { addStatsRoutes } from './http/routes/stats.js';
 import { addWorkerRoutes } from './http/routes/workers.js';
 import { addWorkflowRoutes } from './http/routes/workflows.js';
+import { ServerMetrics } from './metrics.js';
+import { EventStreams } from './sse.js';
 import { loadUws } from './uws.js';
 import { mountWebSockets, type WebSocketEndpoints } from './ws/endpoints.js';
 
@@ -41,6 +46,13 @@ export interface HttpServerOptions {
   websocket?: WebSocketConfig;
   /** Job types with the `remote` executor: what workers may register for. */
   remoteTypes?: readonly string[];
+  /**
+   * Prometheus registry and HTTP metrics; created here when absent. Modules with metrics of their
+   * own register them on `metrics.registry` (see transport/metrics.ts).
+   */
+  metrics?: ServerMetrics;
+  /** Server-Sent Events: heartbeat interval and the bytes held for a slow client (default 1 MiB). */
+  events?: { heartbeatMs?: number; maxBufferedBytes?: number };
 }
 
 export interface MailroomServer {
@@ -50,8 +62,12 @@ export interface MailroomServer {
   stopListening(): void;
   /** Closes every WebSocket with 1001 (going away); remote workers' leases are released. */
   closeSockets(): void;
-  /** Stops listening and closes every open connection. */
+  /** Stops listening and closes every open connection (event streams are ended cleanly first). */
   close(): void;
+  /** The Prometheus registry behind /metrics. */
+  readonly metrics: ServerMetrics;
+  /** Every route the router serves (the OpenAPI document is checked against it). */
+  routes(): ReadonlyArray<{ method: string; pattern: string }>;
 }
 
 // v20.30 implements these at runtime but its .d.ts declares neither close() nor listen(host, port, options, cb).
@@ -82,12 +98,24 @@ export function createServer(options: HttpServerOptions): MailroomServer {
     addCompatJobRoutes(router, options.app);
     addCompatWorkflowRoutes(router, options.app);
   }
+  const metrics = options.metrics ?? new ServerMetrics();
+  addMetricsRoute(router, metrics);
+  addOpenApiRoute(router);
+  let streams: EventStreams | undefined;
+  if (options.app) {
+    streams = new EventStreams(options.app, { logger, registry: metrics.registry, ...options.events });
+    addEventRoutes(router, streams);
+    metrics.attach(options.app, logger).catch((error: unknown) => {
+      logger.warn({ err: error }, 'metrics: cannot follow job events (job metrics stay at zero)');
+    });
+  }
   const guard = createGuard({ apiKeys: options.apiKeys, rateLimit: options.rateLimit });
   const front: Front = (ctx) => guard(ctx) ?? router.resolve(ctx);
   const exchange: ExchangeOptions = {
     logger,
     maxBodyBytes: options.maxBodyBytes,
     finish: shapeCompatReply,
+    observe: metrics.observeHttp,
     ...(options.prepareBody ? { prepareBody: options.prepareBody } : {}),
   };
 
@@ -101,6 +129,14 @@ export function createServer(options: HttpServerOptions): MailroomServer {
       config: options.websocket ?? { max_buffered_bytes: 4 * 1024 * 1024, heartbeat_ms: 10_000 },
       maxFrameBytes: options.maxBodyBytes,
       remoteTypes: new Set(options.remoteTypes ?? []),
+    });
+  }
+  if (streams) {
+    mountEventStream(app, {
+      front,
+      logger,
+      maxBufferedBytes: options.events?.maxBufferedBytes ?? 1024 * 1024,
+      observe: (method, route, status) => metrics.countHttp(method, route, status),
     });
   }
   app.any('/*', (res, req) => serve(res, req, front, exchange));
@@ -129,7 +165,11 @@ export function createServer(options: HttpServerOptions): MailroomServer {
     close() {
       this.stopListening();
       sockets?.closeAll();
+      streams?.close();
+      metrics.close();
       app.close();
     },
+    metrics,
+    routes: () => router.routes(),
   };
 }

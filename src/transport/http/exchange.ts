@@ -9,6 +9,7 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { Packr } from 'msgpackr';
 import { type ErrorDetail, MailroomError, toMailroomError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
@@ -41,6 +42,8 @@ export interface HttpReply {
   status: number;
   /** Serialized as JSON (or MessagePack when the client accepts it); omitted for an empty body. */
   body?: unknown;
+  /** Bytes sent as they are with their content type, instead of an encoded `body` (/metrics, /openapi.json). */
+  raw?: { payload: string | Buffer; type: string };
   headers?: Readonly<Record<string, string>>;
 }
 
@@ -50,6 +53,8 @@ export type HttpHandler = (ctx: HttpContext) => HttpReply | Promise<HttpReply>;
 export interface RouteMatch {
   handler: HttpHandler;
   params: Record<string, string>;
+  /** The route as registered (`/api/v1/jobs/:id`), for labelling metrics. */
+  pattern?: string;
 }
 
 /**
@@ -64,6 +69,11 @@ export interface ExchangeOptions {
   maxBodyBytes: number;
   /** A last look at every reply before it is written (the compatibility routes shape their errors). */
   finish?: (ctx: HttpContext, reply: HttpReply) => HttpReply;
+  /**
+   * Told of every reply once it is written: the matched route pattern ('' when none matched),
+   * the status and when the request arrived (`performance.now()`). Runs on every request: keep it cheap.
+   */
+  observe?: (method: string, route: string, status: number, startedAt: number) => void;
   /**
    * Decodes (and prepares) a large body off the event loop: returns `undefined` for bodies it
    * leaves to the inline decoder. `owned`: the bytes are a fresh buffer that may be given away;
@@ -91,6 +101,9 @@ class Exchange implements HttpContext {
   params: Readonly<Record<string, string>> = NO_PARAMS;
   body: unknown = undefined;
   prepared: unknown = undefined;
+  /** The matched route pattern, for `observe`. */
+  route = '';
+  startedAt = 0;
 }
 
 // Generous enough for UUIDs, trace ids and ULIDs; visible ASCII only, so an echoed id can never
@@ -136,6 +149,7 @@ export function serve(res: HttpResponse, req: HttpRequest, front: Front, options
   res.onAborted(() => {
     ex.aborted = true;
   });
+  if (options.observe) ex.startedAt = performance.now();
   ex.method = req.getMethod().toUpperCase();
   ex.path = req.getUrl();
   ex.query = req.getQuery() ?? '';
@@ -163,6 +177,7 @@ export function serve(res: HttpResponse, req: HttpRequest, front: Front, options
     return;
   }
   ex.params = decision.params;
+  ex.route = decision.pattern ?? '';
   if (tooLarge) {
     write(res, ex, errorReply(payloadTooLarge(options.maxBodyBytes)), options, true);
     return;
@@ -274,7 +289,7 @@ function write(
   let final = options.finish ? options.finish(ex, reply) : reply;
   let encoded: { payload: string | Buffer; type: string } | undefined;
   try {
-    encoded = final.body === undefined ? undefined : encode(ex, final.body);
+    encoded = final.raw ?? (final.body === undefined ? undefined : encode(ex, final.body));
   } catch (error) {
     // Never leave a request unanswered because its reply could not be encoded.
     final = errorReply(error, options.logger);
@@ -290,4 +305,5 @@ function write(
     }
     res.end(encoded?.payload, close);
   });
+  options.observe?.(ex.method, ex.route, final.status, ex.startedAt);
 }

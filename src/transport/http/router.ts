@@ -16,7 +16,13 @@ import {
 interface Node {
   literal: Map<string, Node>;
   param: { name: string; node: Node } | null;
-  methods: Map<string, HttpHandler>;
+  methods: Map<string, Route>;
+}
+
+interface Route {
+  handler: HttpHandler;
+  /** As registered (`/api/v1/jobs/:id`): metrics label requests by it, never by the raw path. */
+  pattern: string;
 }
 
 function node(): Node {
@@ -28,6 +34,12 @@ const MAX_SEGMENTS = 16;
 
 export class Router {
   private readonly root = node();
+  private readonly table: Array<{ method: string; pattern: string }> = [];
+
+  /** Every registered route, in registration order (the OpenAPI document is checked against it). */
+  routes(): ReadonlyArray<{ method: string; pattern: string }> {
+    return this.table;
+  }
 
   add(method: string, pattern: string, handler: HttpHandler): this {
     let current = this.root;
@@ -50,7 +62,8 @@ export class Router {
     }
     const upper = method.toUpperCase();
     if (current.methods.has(upper)) throw new Error(`route ${upper} ${pattern} is defined twice`);
-    current.methods.set(upper, handler);
+    current.methods.set(upper, { handler, pattern });
+    this.table.push({ method: upper, pattern });
     return this;
   }
 
@@ -81,8 +94,8 @@ function match(
   allowed: Set<string>,
 ): RouteMatch | null {
   if (index === parts.length) {
-    const handler = current.methods.get(method);
-    if (handler) return { handler, params };
+    const route = current.methods.get(method);
+    if (route) return { handler: route.handler, params, pattern: route.pattern };
     for (const name of current.methods.keys()) allowed.add(name);
     return null;
   }
