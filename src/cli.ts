@@ -1,109 +1,91 @@
 #!/usr/bin/env node
 /**
- * The `mailroom` command. The only module allowed to print with console.*: everything else logs.
- * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error.
+ * The `mailroom` command: dispatches to one module per subcommand under src/cli/, each loaded
+ * only when used. The CLI is the only part that prints; everything else logs.
+ * Exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error; subcommands add their own
+ * (see `mailroom <command> --help`).
  */
-import { parseArgs } from 'node:util';
-import { type Config, type ConfigOverrides, loadConfig } from './config.js';
-import { isMailroomError } from './errors.js';
+import { CliUsageError, EXIT, err, out, type SubcommandRun } from './cli/common.js';
 
-const USAGE = `Usage: mailroom <command> [options]
-
-Commands:
-  serve                  run the server (HTTP and WebSocket)
-  submit, watch,         coming soon: submit jobs, follow events,
-  worker, bench          run a remote worker, load-test a server
-
-Options for serve (each overrides the env var in brackets):
-  --port <n>             listen port, 0 picks a free one   [PORT, default 8080]
-  --host <addr>          listen address                   [HOST, default 127.0.0.1]
-  --redis-url <url>      redis:// or rediss:// URL; unset = in-memory store, not durable  [REDIS_URL]
-  --redis-prefix <s>     Redis key namespace              [REDIS_PREFIX, default mailroom:]
-  --api-keys <k1,k2>     comma-separated API keys; unset = auth off  [API_KEYS]
-  --webhook-secret <s>   HMAC-SHA256 secret for webhook signatures  [WEBHOOK_SECRET]
-  --config <path>        JSON config file (job types, limits)  [MAILROOM_CONFIG, default built-in]
-  --log-level <level>    fatal|error|warn|info|debug|trace|silent  [LOG_LEVEL, default info]
-  -h, --help             show this help
-`;
-
-const COMING = new Set(['submit', 'watch', 'worker', 'bench']);
-
-function usageError(message: string): never {
-  console.error(`mailroom: ${message}\n\n${USAGE}`);
-  process.exit(2);
+interface Command {
+  summary: string;
+  load: () => Promise<SubcommandRun>;
 }
 
-async function serve(args: string[]): Promise<void> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'redis-url': { type: 'string' },
-        'redis-prefix': { type: 'string' },
-        'api-keys': { type: 'string' },
-        'webhook-secret': { type: 'string' },
-        config: { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (error) {
-    usageError((error as Error).message);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  const flag = (name: string): string | undefined => values[name] as string | undefined;
-  const overrides: ConfigOverrides = {
-    port: flag('port'),
-    host: flag('host'),
-    redisUrl: flag('redis-url'),
-    redisPrefix: flag('redis-prefix'),
-    apiKeys: flag('api-keys'),
-    webhookSecret: flag('webhook-secret'),
-    configPath: flag('config'),
-    logLevel: flag('log-level'),
-  };
+/** The subcommands, in the order `--help` lists them. Add one: a module under src/cli/ and a line here. */
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    summary: 'run the server (HTTP and WebSocket)',
+    load: async () => (await import('./cli/serve.js')).serve,
+  },
+  submit: {
+    summary: 'submit a job or workflow from JSON (--wait prints the result)',
+    load: async () => (await import('./cli/submit.js')).submit,
+  },
+  bench: {
+    summary: 'load-test a server (the harness in bench/; --compare bullmq)',
+    load: async () => (await import('./cli/bench.js')).bench,
+  },
+};
 
-  let config: Config;
+/** Named in the contract, not in this build yet. */
+const COMING: Record<string, string> = {
+  watch: 'follow live events of a job, workflow or topic',
+  worker: 'run the example remote worker',
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  for (const [name, summary] of Object.entries(COMING))
+    lines.push(`  ${name.padEnd(8)} ${summary} (not available yet)`);
+  return `Usage: mailroom <command> [options]
+
+Commands:
+${lines.join('\n')}
+
+Run \`mailroom <command> --help\` for a command's options and exit codes.
+`;
+}
+
+function usageError(message: string, text = usage()): number {
+  err(`mailroom: ${message}\n\n${text}`);
+  return EXIT.USAGE;
+}
+
+async function main(argv: string[]): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  if (command === undefined) return usageError('missing command');
+  if (command === '--help' || command === '-h' || command === 'help') {
+    out(usage());
+    return EXIT.OK;
+  }
+  const entry = COMMANDS[command];
+  if (!entry) {
+    if (command in COMING) {
+      err(`mailroom: "${command}" is not available yet`);
+      return EXIT.USAGE;
+    }
+    return usageError(`unknown command "${command}"`);
+  }
   try {
-    config = loadConfig({ env: process.env, overrides });
+    return await (await entry.load())(rest);
   } catch (error) {
-    if (isMailroomError(error) && error.code === 'CONFIG_INVALID') {
-      // The message is "<headline>: <every problem>"; the problems are printed one per line below.
-      console.error(`mailroom: ${error.message.split(': ')[0]}`);
-      for (const detail of error.details ?? []) console.error(`  ${detail.path}: ${detail.message}`);
-      process.exit(2);
+    if (error instanceof CliUsageError) {
+      if (error.usage) return usageError(error.message, error.usage);
+      err(`mailroom: ${error.message}`);
+      return EXIT.USAGE;
     }
     throw error;
   }
-  // Loaded late so that help, usage and config errors work even where the server cannot load.
-  const { startServer } = await import('./main.js');
-  await startServer(config);
 }
 
-async function main(argv: string[]): Promise<void> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    if (command === undefined) usageError('missing command');
-    console.log(USAGE);
-    return;
-  }
-  if (command === 'serve') return serve(rest);
-  if (COMING.has(command)) {
-    console.error(`mailroom: "${command}" is not available yet`);
-    process.exit(2);
-  }
-  usageError(`unknown command "${command}"`);
-}
-
-main(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(`mailroom: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    // undefined: a long-running command (serve) that its signal handlers end.
+    if (code !== undefined) process.exit(code);
+  },
+  (error: unknown) => {
+    err(`mailroom: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(EXIT.FAILED);
+  },
+);
