@@ -22,22 +22,22 @@ const COMMANDS: Record<string, Command> = {
     summary: 'submit a job or workflow from JSON (--wait prints the result)',
     load: async () => (await import('./cli/submit.js')).submit,
   },
+  watch: {
+    summary: 'follow live events of a job, workflow or topic',
+    load: async () => (await import('./cli/watch.js')).watch,
+  },
+  worker: {
+    summary: 'run the example remote worker (simulates the image pipeline)',
+    load: async () => (await import('./cli/worker.js')).worker,
+  },
   bench: {
     summary: 'load-test a server (the harness in bench/; --compare bullmq)',
     load: async () => (await import('./cli/bench.js')).bench,
   },
 };
 
-/** Named in the contract, not in this build yet. */
-const COMING: Record<string, string> = {
-  watch: 'follow live events of a job, workflow or topic',
-  worker: 'run the example remote worker',
-};
-
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
-  for (const [name, summary] of Object.entries(COMING))
-    lines.push(`  ${name.padEnd(8)} ${summary} (not available yet)`);
   return `Usage: mailroom <command> [options]
 
 Commands:
@@ -60,13 +60,7 @@ async function main(argv: string[]): Promise<number | undefined> {
     return EXIT.OK;
   }
   const entry = COMMANDS[command];
-  if (!entry) {
-    if (command in COMING) {
-      err(`mailroom: "${command}" is not available yet`);
-      return EXIT.USAGE;
-    }
-    return usageError(`unknown command "${command}"`);
-  }
+  if (!entry) return usageError(`unknown command "${command}"`);
   try {
     return await (await entry.load())(rest);
   } catch (error) {

@@ -7,7 +7,7 @@
 import type { JobError } from '../schemas/common.js';
 import type { AssignedJob, WireError } from '../schemas/ws.js';
 import { MailroomConnectionError } from './http-client.js';
-import { type ConnectionOptions, ReconnectingSocket } from './ws-connection.js';
+import { apiError, type ConnectionOptions, ReconnectingSocket } from './ws-connection.js';
 
 export interface WorkerContext {
   /** Reports progress (0–100) with an optional message. */
@@ -47,7 +47,8 @@ export class WorkerClient {
   private readonly socket: ReconnectingSocket;
   private readonly running = new Map<string, { job: AssignedJob; abort: AbortController }>();
   private heartbeat: NodeJS.Timeout | null = null;
-  private registered: ((workerId: string) => void) | null = null;
+  /** The first registration's outcome, awaited by start(). */
+  private registration: { resolve(workerId: string): void; reject(error: Error): void } | null = null;
   workerId: string | null = null;
 
   private constructor(private readonly options: WorkerClientOptions) {
@@ -68,15 +69,20 @@ export class WorkerClient {
   /** Connects and registers; resolves with the worker id the server gave. */
   static async start(options: WorkerClientOptions): Promise<WorkerClient> {
     const worker = new WorkerClient(options);
-    const registered = new Promise<string>((resolve) => {
-      worker.registered = resolve;
+    const registered = new Promise<string>((resolve, reject) => {
+      worker.registration = { resolve, reject };
     });
     try {
       await worker.socket.start();
     } catch (error) {
       throw new MailroomConnectionError(options.url, error);
     }
-    await registered;
+    try {
+      await registered;
+    } catch (error) {
+      worker.stop();
+      throw error;
+    }
     return worker;
   }
 
@@ -108,8 +114,8 @@ export class WorkerClient {
         this.workerId = frame.worker_id as string;
         this.startHeartbeat(frame.heartbeat_ms as number);
         this.options.onActivity?.({ kind: 'registered', workerId: this.workerId });
-        this.registered?.(this.workerId);
-        this.registered = null;
+        this.registration?.resolve(this.workerId);
+        this.registration = null;
         return;
       }
       case 'assign':
@@ -124,6 +130,12 @@ export class WorkerClient {
         return;
       }
       case 'error':
+        if (this.workerId === null && this.registration) {
+          // Refused before registering (a type that is not remote, bad slots): start() fails with it.
+          this.registration.reject(apiError(frame.error as WireError));
+          this.registration = null;
+          return;
+        }
         this.options.onActivity?.({
           kind: 'refused',
           jobId: frame.job_id as string | undefined,

@@ -8,18 +8,12 @@
  * them safely.
  */
 import { topicsOf } from '../app/event-bus.js';
-import { ERROR_CODES } from '../errors.js';
 import type { MailroomEvent } from '../schemas/events.js';
 import type { JobView } from '../schemas/job.js';
 import type { WorkflowView } from '../schemas/workflow.js';
 import type { WireError } from '../schemas/ws.js';
-import {
-  type JobInput,
-  MailroomApiError,
-  MailroomConnectionError,
-  type WorkflowInput,
-} from './http-client.js';
-import { type ConnectionOptions, ReconnectingSocket } from './ws-connection.js';
+import { type JobInput, MailroomConnectionError, type WorkflowInput } from './http-client.js';
+import { apiError, type ConnectionOptions, ReconnectingSocket } from './ws-connection.js';
 
 export type WsClientOptions = ConnectionOptions;
 
@@ -182,8 +176,7 @@ export class WsClient {
         const pending = this.pending.get(frame.id as number);
         this.pending.delete(frame.id as number);
         const error = frame.error as WireError;
-        const status = (ERROR_CODES as Record<string, { status: number }>)[error.code]?.status ?? 0;
-        pending?.reject(new MailroomApiError(status, error, null, null));
+        pending?.reject(apiError(error));
         return;
       }
     }

@@ -6,6 +6,9 @@
  */
 import { Packr, Unpackr } from 'msgpackr';
 import WebSocket from 'ws';
+import { ERROR_CODES } from '../errors.js';
+import type { WireError } from '../schemas/ws.js';
+import { MailroomApiError } from './http-client.js';
 
 export interface ConnectionOptions {
   /** Server base URL (`http://…`, `https://…`, `ws://…` or `wss://…`); the path is the endpoint's. */
@@ -128,4 +131,10 @@ function endpointUrl(base: string, endpoint: string): string {
   if (url.protocol === 'https:') url.protocol = 'wss:';
   url.pathname = url.pathname.replace(/\/+$/, '') + endpoint;
   return url.toString();
+}
+
+/** An `error` frame as the same error type the HTTP client throws, with the code's HTTP status. */
+export function apiError(error: WireError): MailroomApiError {
+  const status = (ERROR_CODES as Record<string, { status: number }>)[error.code]?.status ?? 0;
+  return new MailroomApiError(status, error, null, null);
 }
