@@ -245,7 +245,16 @@ export class ServerMetrics {
     );
     total('mailroom_queue_pending', 'Jobs pending in all queues', (s) => sum(s.queue.queued));
     total('mailroom_queue_running', 'Jobs running on all executors', (s) => sum(s.queue.running));
-    total('mailroom_workers_connected', 'Remote workers connected to this server', (s) => s.queue.workers);
+    new Gauge({
+      name: 'mailroom_workers_connected',
+      help: 'Remote workers connected to this server',
+      registers: [this.registry],
+      async collect() {
+        // The dispatcher also counts in-process executors as workers: ask for the remote ones.
+        const workers = await app.listWorkers().catch(() => null);
+        if (workers) this.set(workers.length);
+      },
+    });
     perType(
       'mailroom_jobs',
       'Jobs the store keeps, by status (terminal ones until retention removes them)',

@@ -17,7 +17,7 @@ export interface DirectServer {
 }
 
 export async function startDirectServer(
-  options: Partial<Pick<HttpServerOptions, 'apiKeys' | 'events'>> = {},
+  options: { apiKeys?: readonly string[]; events?: HttpServerOptions['events'] } = {},
 ): Promise<DirectServer> {
   const config = loadConfig({ env: {} });
   const store = new MemoryStore();
