@@ -159,7 +159,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
       : factory.prepareInput(spec.type, spec.input, `${prefix}input`);
     if (problems.length > 0) throw validation(problems);
     refuseUnavailable([spec.type]);
-    return { ...spec, input, ...(done ? { digest: done.digest } : {}) };
+    return { ...spec, input, ...(done?.digest ? { digest: done.digest } : {}) };
   }
 
   function refuseUnavailable(types: readonly string[]): void {

@@ -129,6 +129,7 @@ export function createServer(options: HttpServerOptions): MailroomServer {
       config: options.websocket ?? { max_buffered_bytes: 4 * 1024 * 1024, heartbeat_ms: 10_000 },
       maxFrameBytes: options.maxBodyBytes,
       remoteTypes: new Set(options.remoteTypes ?? []),
+      registry: metrics.registry,
     });
   }
   if (streams) {

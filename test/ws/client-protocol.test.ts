@@ -201,6 +201,8 @@ describe('/ws resumption', () => {
     const closed = await slow.whenClosed(10_000);
     expect(closed.code).toBe(1008);
     expect(closed.reason).toContain('SLOW_CONSUMER');
+    const metrics = await (await fetch(`${server.base}/metrics`)).text();
+    expect(metrics).toContain('mailroom_ws_closed_total{endpoint="client",cause="slow_consumer"} 1');
 
     const received = slow.events();
     expect(received.length).toBeLessThan(1_800);

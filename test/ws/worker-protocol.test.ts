@@ -41,6 +41,9 @@ describe('/ws/worker', () => {
     server = await startTestServer();
     const { c, id } = await register();
     expect(c.frames[0]).toEqual({ op: 'registered', worker_id: id, heartbeat_ms: 10_000 });
+    const metrics = await (await fetch(`${server.base}/metrics`)).text();
+    expect(metrics).toContain('mailroom_ws_connections{endpoint="worker"} 1');
+    expect(metrics).toMatch(/mailroom_ws_frames_received_total\{endpoint="worker"\} [1-9]/);
     const workers = (await call(server.base, 'GET', '/api/v1/workers')).body.items;
     expect(workers).toEqual([
       expect.objectContaining({
@@ -162,6 +165,9 @@ describe('/ws/worker', () => {
     const closed = await c.whenClosed(5_000);
     expect(closed.code).toBe(4000);
     await waitForJob(server.base, job.id, (j) => j.status === 'pending');
+    const metrics = await (await fetch(`${server.base}/metrics`)).text();
+    expect(metrics).toContain('mailroom_ws_closed_total{endpoint="worker",cause="missed_heartbeats"} 1');
+    expect(metrics).toContain('mailroom_ws_connections{endpoint="worker"} 0');
     await eventually(async () => {
       const workers = (await call(server!.base, 'GET', '/api/v1/workers')).body.items;
       return workers.length === 0 ? true : undefined;

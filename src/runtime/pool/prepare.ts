@@ -35,8 +35,11 @@ export interface PreparedJob {
   type: string;
   /** The input's problems against its type's schema, with the inline path's exact paths and messages. */
   problems: ErrorDetail[];
-  /** SHA-256 of the canonical `[type, input]` (see content-digest.ts). */
-  digest: string;
+  /**
+   * SHA-256 of the canonical `[type, input]` (see content-digest.ts), computed only when the
+   * submit asks for `idempotency_key: "content"`: on a 2 MiB input it costs more than the decode.
+   */
+  digest: string | null;
 }
 
 export interface Snapshot {
@@ -81,7 +84,7 @@ export class Preparer {
     if (!task.job || body === null || typeof body !== 'object' || Array.isArray(body)) {
       return { ok: true, body, job: null, snapshot: null };
     }
-    const spec = body as { type?: unknown; input?: unknown };
+    const spec = body as { type?: unknown; input?: unknown; idempotency_key?: unknown };
     const type = typeof spec.type === 'string' ? this.types.get(spec.type) : undefined;
     // An unknown type (or a malformed envelope) is for the submit path to report, as inline.
     if (!type) return { ok: true, body, job: null, snapshot: null };
@@ -94,10 +97,11 @@ export class Preparer {
       if (input !== spec.input) body = { ...spec, input };
       if (transfer) for (const path of type.binary) collectOwned(valueAt(input, path), transfer);
     }
+    const wantsDigest = spec.idempotency_key === 'content' && problems.length === 0;
     const job: PreparedJob = {
       type: spec.type as string,
       problems,
-      digest: contentDigest(spec.type as string, input),
+      digest: wantsDigest ? contentDigest(spec.type as string, input) : null,
     };
     const snapshot = task.snapshot && problems.length === 0 ? encodeSnapshot(input, task.snapshot) : null;
     if (snapshot && transfer) collectOwned(snapshot.bytes, transfer);

@@ -3,7 +3,9 @@
  * workers. Owns the set of open sockets (closed with 1001 on shutdown) and the heartbeat sweep that
  * drops workers which went silent without closing their socket (a half-open TCP connection).
  */
+
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import type { Registry } from 'prom-client';
 import type { Mailroom } from '../../app/mailroom.js';
 import type { Logger } from '../../logger.js';
 import type { WebSocketConfig } from '../../schemas/config.js';
@@ -12,6 +14,7 @@ import { ClientSession } from './client-session.js';
 import { type SocketData, upgradeHandler } from './handshake.js';
 import { CLOSE_GOING_AWAY, SocketWriter } from './socket-writer.js';
 import { WorkerSession } from './worker-session.js';
+import { type Endpoint, WebSocketMetrics } from './ws-metrics.js';
 
 export interface WebSocketOptions {
   app: Mailroom;
@@ -21,6 +24,8 @@ export interface WebSocketOptions {
   /** Largest frame accepted, as for HTTP bodies (config `max_body_bytes`). */
   maxFrameBytes: number;
   remoteTypes: ReadonlySet<string>;
+  /** Where the endpoints' metrics are registered (the server's /metrics registry). */
+  registry?: Registry;
   now?: () => number;
 }
 
@@ -31,7 +36,7 @@ export interface WebSocketEndpoints {
 }
 
 type Session = ClientSession | WorkerSession;
-type Data = SocketData & { session?: Session };
+type Data = SocketData & { session?: Session; endpoint?: Endpoint };
 
 /** Closed when a worker missed its heartbeats (an application code: 4000–4999). */
 const CLOSE_HEARTBEAT_MISSED = 4000;
@@ -45,6 +50,10 @@ export function mountWebSockets(uws: TemplatedApp, options: WebSocketOptions): W
   const open = new Map<WebSocket<Data>, SocketWriter>();
   const workers = new Map<WorkerSession, SocketWriter>();
   const limit = options.config.max_buffered_bytes;
+  const counts = () => ({ clients: open.size - workers.size, workers: workers.size });
+  const metrics = options.registry ? new WebSocketMetrics(options.registry, counts) : null;
+  const newWriter = (ws: WebSocket<Data>, endpoint: Endpoint): SocketWriter =>
+    new SocketWriter(ws, limit, () => metrics?.closed(endpoint, 'slow_consumer'));
   const common = {
     maxPayloadLength: options.maxFrameBytes,
     idleTimeout: IDLE_TIMEOUT_S,
@@ -54,7 +63,9 @@ export function mountWebSockets(uws: TemplatedApp, options: WebSocketOptions): W
     closeOnBackpressureLimit: 0,
     upgrade: upgradeHandler(options.guard),
     message: (ws: WebSocket<Data>, message: ArrayBuffer, isBinary: boolean) => {
-      ws.getUserData().session?.onMessage(message, isBinary);
+      const data = ws.getUserData();
+      if (data.endpoint) metrics?.frame(data.endpoint);
+      data.session?.onMessage(message, isBinary);
     },
     drain: (ws: WebSocket<Data>) => {
       open.get(ws)?.onDrain();
@@ -78,8 +89,9 @@ export function mountWebSockets(uws: TemplatedApp, options: WebSocketOptions): W
     ...common,
     open: (ws) => {
       const data = ws.getUserData();
-      const writer = new SocketWriter(ws, limit);
+      const writer = newWriter(ws, 'client');
       open.set(ws, writer);
+      data.endpoint = 'client';
       data.session = new ClientSession(options.app, writer, data.encoding, logger);
     },
   });
@@ -88,8 +100,9 @@ export function mountWebSockets(uws: TemplatedApp, options: WebSocketOptions): W
     ...common,
     open: (ws) => {
       const data = ws.getUserData();
-      const writer = new SocketWriter(ws, limit);
+      const writer = newWriter(ws, 'worker');
       open.set(ws, writer);
+      data.endpoint = 'worker';
       const session = new WorkerSession(options.app, writer, data.encoding, logger, {
         heartbeatMs: options.config.heartbeat_ms,
         remoteTypes: options.remoteTypes,
@@ -112,6 +125,7 @@ export function mountWebSockets(uws: TemplatedApp, options: WebSocketOptions): W
       logger.warn('worker missed two heartbeats: dropping it and returning its jobs to pending');
       // Released before the close, which on a half-open connection may never complete.
       session.onClose('missed heartbeats');
+      metrics?.closed('worker', 'missed_heartbeats');
       writer.close(CLOSE_HEARTBEAT_MISSED, 'missed heartbeats');
     }
   }, options.config.heartbeat_ms);
@@ -123,8 +137,6 @@ export function mountWebSockets(uws: TemplatedApp, options: WebSocketOptions): W
       for (const writer of [...open.values()]) writer.close(CLOSE_GOING_AWAY, 'server shutting down');
       open.clear();
     },
-    counts() {
-      return { clients: open.size - workers.size, workers: workers.size };
-    },
+    counts,
   };
 }

@@ -28,6 +28,7 @@ export class SocketWriter {
   constructor(
     private readonly ws: WebSocket<SocketData>,
     private readonly maxBufferedBytes: number,
+    private readonly onSlowConsumer: () => void = () => {},
   ) {}
 
   get closed(): boolean {
@@ -44,6 +45,7 @@ export class SocketWriter {
     this.backlog.push(frame);
     this.backlogBytes += frame.length;
     if (this.replaying === 0 && this.backlogBytes > this.maxBufferedBytes + this.grace) {
+      this.onSlowConsumer();
       this.close(CLOSE_POLICY_VIOLATION, 'SLOW_CONSUMER: resume with your last cursor');
       return false;
     }
