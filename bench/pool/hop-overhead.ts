@@ -62,7 +62,7 @@ function inline(body: Buffer): void {
 }
 
 /** Event-loop active ms per operation over `n` sequential runs, and wall ms percentiles. */
-async function measure(n: number, op: () => void | Promise<unknown>) {
+async function measure(n: number, op: () => unknown) {
   const walls: number[] = [];
   const before = performance.eventLoopUtilization();
   for (let i = 0; i < n; i++) {
