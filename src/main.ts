@@ -12,6 +12,7 @@ import { PayloadPool } from './runtime/pool/payload-pool.js';
 import type { SnapshotStore } from './runtime/store/snapshot-store.js';
 import { createThreadHosts, type ThreadHosts } from './runtime/threads/thread-hosts.js';
 import { poolBodies } from './transport/http/body.js';
+import { registerOffloadMetrics } from './transport/metrics.js';
 import { createServer } from './transport/server.js';
 
 /** Past this, a shutdown that is stuck (a hung store, a wedged actor) is cut short. */
@@ -89,6 +90,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     websocket: config.file.websocket,
     remoteTypes: config.file.job_types.filter((type) => type.executor === 'remote').map((type) => type.name),
   });
+
+  registerOffloadMetrics(http.metrics.registry, { pool: () => pool.stats(), threads: () => threads.stats() });
 
   let port: number;
   try {

@@ -285,3 +285,112 @@ function sum(values: Record<string, number>): number {
   for (const key in values) total += values[key] ?? 0;
   return total;
 }
+
+/** What the payload pool and the thread executors report (PayloadPool.stats, ThreadHosts.stats). */
+export interface OffloadSources {
+  pool: () => {
+    queue_depth: number;
+    utilization: number;
+    in_flight: number;
+    inline: number;
+    pooled: number;
+    overloaded: number;
+    failed: number;
+    task_latency: { p50_ms: number; p99_ms: number };
+  };
+  threads: () => Array<{
+    type: string;
+    threads: number;
+    busy: number;
+    queued: number;
+    completed: number;
+    failed: number;
+    aborted: number;
+    restarts: number;
+    task_latency: { p50_ms: number; p99_ms: number };
+  }>;
+}
+
+/**
+ * Gauges for the payload pool and the thread executors, read at scrape time. Running totals are
+ * gauges too (they are read, not counted here); latency quantiles cover the last 1,024 tasks.
+ */
+export function registerOffloadMetrics(registry: Registry, sources: OffloadSources): void {
+  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void) =>
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        collect(this);
+      },
+    });
+  gauge('mailroom_pool_queue_depth', 'Payload pool tasks waiting for a thread', [], (g) =>
+    g.set(sources.pool().queue_depth),
+  );
+  gauge('mailroom_pool_utilization', 'Share of pool thread time spent on tasks (0-1)', [], (g) =>
+    g.set(sources.pool().utilization),
+  );
+  gauge('mailroom_pool_in_flight', 'Payload pool tasks queued or running', [], (g) =>
+    g.set(sources.pool().in_flight),
+  );
+  gauge(
+    'mailroom_pool_payloads',
+    'Payloads prepared, by where (inline or pool), since start',
+    ['where'],
+    (g) => {
+      const s = sources.pool();
+      g.set({ where: 'inline' }, s.inline);
+      g.set({ where: 'pool' }, s.pooled);
+    },
+  );
+  gauge(
+    'mailroom_pool_refused',
+    'Pool tasks refused (overloaded) or failed, since start',
+    ['reason'],
+    (g) => {
+      const s = sources.pool();
+      g.set({ reason: 'overloaded' }, s.overloaded);
+      g.set({ reason: 'failed' }, s.failed);
+    },
+  );
+  gauge('mailroom_pool_task_latency_seconds', 'Pool task latency, queue wait included', ['quantile'], (g) => {
+    const { p50_ms, p99_ms } = sources.pool().task_latency;
+    g.set({ quantile: '0.5' }, p50_ms / 1_000);
+    g.set({ quantile: '0.99' }, p99_ms / 1_000);
+  });
+  const perType = (
+    name: string,
+    help: string,
+    pick: (s: ReturnType<OffloadSources['threads']>[number]) => number,
+  ) =>
+    gauge(name, help, ['type'], (g) => {
+      for (const s of sources.threads()) g.set({ type: s.type }, pick(s));
+    });
+  perType('mailroom_thread_threads', 'Live threads of a thread: job type', (s) => s.threads);
+  perType('mailroom_thread_busy', 'Threads running a job', (s) => s.busy);
+  perType('mailroom_thread_queued', 'Jobs waiting for a thread', (s) => s.queued);
+  perType(
+    'mailroom_thread_restarts',
+    'Threads replaced after a timeout, cancel, exit or failed setup, since start',
+    (s) => s.restarts,
+  );
+  perType(
+    'mailroom_thread_jobs_failed',
+    'Thread jobs failed (threw, exited, setup failed), since start',
+    (s) => s.failed,
+  );
+  perType(
+    'mailroom_thread_jobs_aborted',
+    'Thread jobs aborted by timeout or cancel, since start',
+    (s) => s.aborted,
+  );
+  gauge('mailroom_thread_task_latency_seconds', 'Thread job run time', ['type', 'quantile'], (g) => {
+    for (const s of sources.threads()) {
+      g.set({ type: s.type, quantile: '0.5' }, s.task_latency.p50_ms / 1_000);
+      g.set({ type: s.type, quantile: '0.99' }, s.task_latency.p99_ms / 1_000);
+    }
+  });
+}

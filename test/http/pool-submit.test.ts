@@ -35,6 +35,12 @@ describe('payload pool on the submit path', () => {
     expect(afterLarge.task_latency.count).toBeGreaterThan(before.task_latency.count);
     const done = await waitForJob(t.base, large.body.id, (job) => job.status === 'completed', {}, 15_000);
     expect(done.output.text).toBe(text);
+
+    // The same counts on /metrics.
+    const metrics = await (await fetch(`${t.base}/metrics`)).text();
+    expect(metrics).toContain(`mailroom_pool_payloads{where="pool"} ${t.server.pool.stats().pooled}`);
+    expect(metrics).toMatch(/mailroom_pool_payloads\{where="inline"\} \d+/);
+    expect(metrics).toMatch(/mailroom_pool_queue_depth \d+/);
   });
 
   it('answers an invalid large input with the same 400 details as a small one', async () => {

@@ -101,5 +101,9 @@ describe('thread executors', () => {
     const next = await settled((await submit({ type: 'exits', input: {} })).id);
     expect(next).toMatchObject({ status: 'completed', output: { exited: false } });
     expect((await call(t.base, 'GET', '/health')).status).toBe(200);
+
+    const metrics = await (await fetch(`${t.base}/metrics`)).text();
+    expect(metrics).toMatch(/mailroom_thread_restarts\{type="exits"\} [1-9]/);
+    expect(metrics).toMatch(/mailroom_thread_threads\{type="counter"\} 1/);
   });
 });
