@@ -3,8 +3,11 @@
  * that needs a part this build does not have yet says so through unavailable() (exit code 2).
  */
 import type { Scenario } from './common.js';
+import { e2eWs } from './e2e-ws.js';
+import { fanout } from './fanout.js';
 import { recovery } from './recovery.js';
 import { submitHttp } from './submit-http.js';
+import { submitWs } from './submit-ws.js';
 import { workflowDag } from './workflow-dag.js';
 
 /** A registry entry for a scenario whose implementation waits on another part of the system. */
@@ -19,15 +22,12 @@ function pending(name: string, description: string, reason: string): Scenario {
   };
 }
 
-const WS =
-  'needs the WebSocket client protocol (/ws, /ws/worker) and src/client/ws-client.ts, which this build does not have yet';
-
 export const SCENARIOS: readonly Scenario[] = [
   submitHttp,
-  pending('submit-ws', 'submit jobs over the /ws client protocol; latency = submit_job → ack', WS),
-  pending('e2e-ws', 'submit → remote worker over /ws/worker → job_completed event', WS),
+  submitWs,
+  e2eWs,
   workflowDag,
-  pending('fanout', 'one stream of job events delivered to many /ws subscribers', WS),
+  fanout,
   pending(
     'mixed-payload',
     'small and large payloads together, showing the payload pool keeping the event loop free',
