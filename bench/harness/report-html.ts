@@ -12,7 +12,7 @@ import { fmtMs, fmtPct, fmtRate, fmtRatio } from './table.js';
 const COLORS: Record<string, string> = { mailroom: '#1f6feb', bullmq: '#d1242f' };
 const W = 720;
 const H = 300;
-const M = { left: 64, right: 16, top: 16, bottom: 40 };
+const M = { left: 64, right: 36, top: 16, bottom: 40 };
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

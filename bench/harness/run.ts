@@ -114,7 +114,11 @@ export async function measure(options: MeasureOptions): Promise<SystemResult> {
     latency,
     ...(serviceTime ? { serviceTime, expectedIntervalMs } : {}),
     curve: percentileCurve(curveSource),
-    timeline: { bucketMs: recorder.bucketMs, counts: recorder.timeline },
+    // Answers that straggle in after the window would draw a last, mostly empty bucket.
+    timeline: {
+      bucketMs: recorder.bucketMs,
+      counts: recorder.timeline.slice(0, Math.max(1, Math.floor(windowMs / recorder.bucketMs))),
+    },
     cpu: { generator: usage.generator, server: usage.server, redis: usage.redis },
     extra: {},
   };

@@ -25,26 +25,27 @@ export function fmtPct(pct: number | undefined): string {
 
 export function fmtRatio(ratio: Ratio): string {
   if (!Number.isFinite(ratio.value)) return 'n/a';
-  const better = ratio.higherIsBetter ? ratio.value > 1 : ratio.value < 1;
-  const times = ratio.higherIsBetter ? ratio.value : 1 / ratio.value;
-  const verdict =
-    Math.abs(ratio.value - 1) < 0.05
-      ? 'even'
-      : better
-        ? `Mailroom ${times.toFixed(2)}× better`
-        : `BullMQ ${(1 / times).toFixed(2)}× better`;
-  return `${ratio.value.toFixed(2)}  (${verdict})`;
+  return `${ratio.value.toFixed(2)}  (${ratioVerdict(ratio)})`;
 }
 
-/** Aligns cells: first column left, the rest right. */
-export function alignTable(rows: string[][]): string {
+/** Who the ratio favours and by how much, in words. */
+export function ratioVerdict(ratio: Ratio): string {
+  if (!Number.isFinite(ratio.value)) return 'n/a';
+  if (Math.abs(ratio.value - 1) < 0.05) return 'even';
+  const mailroomBetter = ratio.higherIsBetter ? ratio.value > 1 : ratio.value < 1;
+  const factor = ratio.value >= 1 ? ratio.value : 1 / ratio.value;
+  return `${mailroomBetter ? 'Mailroom' : 'BullMQ'} ${factor.toFixed(2)}× better`;
+}
+
+/** Aligns cells: the `left` columns (the first, by default) left, the rest right. */
+export function alignTable(rows: string[][], left: readonly number[] = [0]): string {
   const widths: number[] = [];
   for (const row of rows) {
     for (const [i, cell] of row.entries()) widths[i] = Math.max(widths[i] ?? 0, [...cell].length);
   }
   const pad = (cell: string, i: number) => {
     const fill = ' '.repeat(widths[i]! - [...cell].length);
-    return i === 0 ? cell + fill : fill + cell;
+    return left.includes(i) ? cell + fill : fill + cell;
   };
   const lines = rows.map((row) => row.map(pad).join('  ').trimEnd());
   lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('  '));
@@ -101,7 +102,12 @@ export function renderReport(report: BenchReport): string {
   if (report.ratios.length > 0) {
     out.push('');
     out.push('Mailroom ÷ BullMQ (throughput: higher is better for Mailroom; latency: lower is)');
-    out.push(alignTable([['ratio', 'value'], ...report.ratios.map((r) => [r.label, fmtRatio(r)])]));
+    const rows = report.ratios.map((r) => [
+      r.label,
+      Number.isFinite(r.value) ? r.value.toFixed(2) : 'n/a',
+      ratioVerdict(r),
+    ]);
+    out.push(alignTable([['ratio', 'value', ''], ...rows], [0, 2]));
   }
   const extras = report.results.filter((r) => Object.keys(r.extra).length > 0);
   if (extras.length > 0) {

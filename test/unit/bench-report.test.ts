@@ -96,8 +96,8 @@ describe('table', () => {
       '20%',
     ]);
     expect(row('bullmq')[4]).toBe('10.0 ms');
-    expect(text).toMatch(/^throughput\s+2\.00 {2}\(Mailroom 2\.00× better\)$/m);
-    expect(text).toMatch(/^p50\s+0\.50 {2}\(Mailroom 2\.00× better\)$/m);
+    expect(text).toMatch(/^throughput\s+2\.00 {2}Mailroom 2\.00× better$/m);
+    expect(text).toMatch(/^p50\s+0\.50 {2}Mailroom 2\.00× better$/m);
     expect(text).toMatch(/^completed_per_s\s+2\.00/m);
     expect(text).toMatch(/bullmq errors: http 503 ×3/);
     expect(text).toMatch(/note: a note with <b>markup<\/b>/);
@@ -108,8 +108,8 @@ describe('table', () => {
     r.results = [result('mailroom', 3, 1000), result('bullmq', 1, 2000)];
     r.ratios = ratios(r.results);
     const text = renderReport(r);
-    expect(text).toMatch(/^throughput\s+0\.50 {2}\(BullMQ 2\.00× better\)$/m);
-    expect(text).toMatch(/^p50\s+3\.00 {2}\(BullMQ 3\.00× better\)$/m);
+    expect(text).toMatch(/^throughput\s+0\.50 {2}BullMQ 2\.00× better$/m);
+    expect(text).toMatch(/^p50\s+3\.00 {2}BullMQ 3\.00× better$/m);
     r.results[1]!.throughput = 0;
     expect(ratios(r.results)[0]!.value).toBeNaN();
   });
