@@ -6,6 +6,8 @@
 import { parseArgs } from 'node:util';
 import { HttpClient, WsClient } from '../client/index.js';
 import type { MailroomEvent } from '../schemas/events.js';
+import type { JobView } from '../schemas/job.js';
+import type { WorkflowView } from '../schemas/workflow.js';
 import { CliUsageError, EXIT, err, out } from './common.js';
 import { reportClientError } from './submit.js';
 
@@ -121,8 +123,10 @@ export async function watch(args: string[]): Promise<number> {
         if (single && !values.since) {
           const ended = await endedAlready(new HttpClient({ url, apiKey }), single);
           if (ended !== null) {
-            err(`${single} already ${ended}`);
-            finish(ended === 'completed' ? EXIT.OK : EXIT.FAILED);
+            err(`${single} already ${ended.status}`);
+            // Its outcome, as the final resource: the events that told it are history now.
+            out(values.json ? JSON.stringify(ended) : clip(JSON.stringify(ended), 2_000));
+            finish(ended.status === 'completed' ? EXIT.OK : EXIT.FAILED);
           }
         }
       })
@@ -132,10 +136,11 @@ export async function watch(args: string[]): Promise<number> {
   });
 }
 
-async function endedAlready(http: HttpClient, topic: string): Promise<string | null> {
+/** The job or workflow when it has already ended, else null. */
+async function endedAlready(http: HttpClient, topic: string): Promise<JobView | WorkflowView | null> {
   const [kind, id] = [topic.slice(0, topic.indexOf(':')), topic.slice(topic.indexOf(':') + 1)];
   const resource = kind === 'job' ? await http.getJob(id) : await http.getWorkflow(id);
-  return ['completed', 'failed', 'cancelled'].includes(resource.status) ? resource.status : null;
+  return ['completed', 'failed', 'cancelled'].includes(resource.status) ? resource : null;
 }
 
 function isEndOf(topic: string, event: MailroomEvent): boolean {

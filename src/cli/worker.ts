@@ -195,8 +195,8 @@ async function simulate(job: AssignedJob, ctx: WorkerContext, stepMs: number, fa
           prompt: input.prompt ?? null,
           steps,
         };
-  // Priced like GPU time: a cent per simulated GPU-minute, rounded to a thousandth.
-  return { output, cost: Math.round((seconds / 60) * 0.01 * 1000) / 1000 };
+  // Priced like GPU time: $0.0005 per simulated GPU-second, rounded to a ten-thousandth.
+  return { output, cost: Math.round(seconds * 0.0005 * 10_000) / 10_000 };
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {

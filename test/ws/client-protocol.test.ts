@@ -39,6 +39,8 @@ describe('/ws subscribe and submit', () => {
 
     const done = await c.next((f) => f.op === 'event' && f.event.type === 'job_completed');
     expect(done.event).toMatchObject({ job_id: ack.job.id, output: { hello: 'ws' } });
+    // Each request over the socket starts a trace of its own, carried by every event it causes.
+    expect(done.event.trace_id).toMatch(/^[0-9a-f]{32}$/);
     const types = c.events().map((f) => f.event.type);
     expect(types.slice(0, 1)).toEqual(['job_submitted']);
     expect(types.filter((t) => t === 'job_completed')).toHaveLength(1);

@@ -14,6 +14,7 @@ import type { Logger } from '../../logger.js';
 import type { JobView } from '../../schemas/job.js';
 import type { WorkflowView } from '../../schemas/workflow.js';
 import { ClientFrame, type ServerFrame } from '../../schemas/ws.js';
+import { traceContext } from '../http/trace.js';
 import { decodeFrame, type Encoding, encodeEventFrame, encodeFrame, wireError } from './codec.js';
 import type { SocketWriter } from './socket-writer.js';
 
@@ -65,11 +66,11 @@ export class ClientSession {
         });
         return;
       case 'submit_job':
-        this.answer(frame.id, async () => ({ job: (await this.app.submitJob(frame.job)).job }));
+        this.answer(frame.id, async () => ({ job: (await this.app.submitJob(frame.job, newTrace())).job }));
         return;
       case 'submit_workflow':
         this.answer(frame.id, async () => ({
-          workflow: (await this.app.submitWorkflow(frame.workflow)).workflow,
+          workflow: (await this.app.submitWorkflow(frame.workflow, newTrace())).workflow,
         }));
         return;
       case 'cancel':
@@ -192,4 +193,9 @@ function requestId(message: ArrayBuffer, isBinary: boolean): { id?: string | num
     // Not JSON: there is no id to echo.
   }
   return {};
+}
+
+/** Each request over a socket starts its own trace, as an HTTP request without `traceparent` does. */
+function newTrace(): { traceId: string } {
+  return { traceId: traceContext(undefined).traceId };
 }
