@@ -226,7 +226,7 @@ describe('/ws resumption', () => {
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => first + i));
     expect(seqs.at(-1)).toBe(endSeq);
     expect(again.closed).toBeNull();
-  });
+  }, 60_000);
 });
 
 describe('/ws auth', () => {
