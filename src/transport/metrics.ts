@@ -14,14 +14,12 @@ import type { Subscription } from '../app/event-bus.js';
 import type { Mailroom, Stats } from '../app/mailroom-api.js';
 import type { Logger } from '../logger.js';
 import type { MailroomEvent } from '../schemas/events.js';
+import { HttpMetrics } from './http-metrics.js';
 
 export interface MetricsOptions {
   /** Node's process metrics (event-loop lag, heap, GC, CPU); on by default. */
   defaultMetrics?: boolean;
 }
-
-/** Requests that matched no route (404s, and 401s decided before routing) share one label. */
-export const UNMATCHED_ROUTE = '(unmatched)';
 
 // Request latency of an in-memory API is sub-millisecond; a durable write is a Redis round trip or two.
 const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -30,27 +28,9 @@ const JOB_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 36
 /** Bounds the memory spent remembering when unfinished jobs were submitted or started. */
 const MAX_TRACKED = 200_000;
 
-interface HttpSeries {
-  count: Counter.Internal;
-  duration: Histogram.Internal<'method' | 'route'>;
-}
-
 export class ServerMetrics {
   readonly registry = new Registry();
 
-  private readonly httpRequests = new Counter({
-    name: 'mailroom_http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
-  private readonly httpDuration = new Histogram({
-    name: 'mailroom_http_request_duration_seconds',
-    help: 'Time from a request arriving to its reply being written, by method and route pattern',
-    labelNames: ['method', 'route'] as const,
-    buckets: HTTP_BUCKETS,
-    registers: [this.registry],
-  });
   private readonly jobEvents = new Counter({
     name: 'mailroom_job_events_total',
     help: 'Job transitions (job_submitted, job_started, job_completed, …) by job type and event',
@@ -78,8 +58,7 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  /** Cached label sets, so the per-request cost is a Map lookup and two increments. */
-  private readonly httpSeries = new Map<string, HttpSeries>();
+  private readonly http = new HttpMetrics(this.registry, HTTP_BUCKETS);
   private readonly submittedAt = new Map<string, number>();
   private readonly startedAt = new Map<string, number>();
   private subscription: Subscription | undefined;
@@ -91,26 +70,12 @@ export class ServerMetrics {
 
   /** One answered HTTP request; `startedAt` is its `performance.now()` on arrival. */
   readonly observeHttp = (method: string, route: string, status: number, startedAt: number): void => {
-    // Routes are patterns and statuses few, so this map stays small; an unknown method (any
-    // token is valid HTTP) is folded so clients cannot grow it without bound.
-    const verb = KNOWN_METHODS.has(method) ? method : 'OTHER';
-    const key = `${verb} ${route} ${status}`;
-    let series = this.httpSeries.get(key);
-    if (!series) {
-      const labels = { method: verb, route: route || UNMATCHED_ROUTE };
-      series = {
-        count: this.httpRequests.labels({ ...labels, status: String(status) }),
-        duration: this.httpDuration.labels(labels),
-      };
-      this.httpSeries.set(key, series);
-    }
-    series.count.inc();
-    series.duration.observe((performance.now() - startedAt) / 1000);
+    this.http.record(method, route, status, (performance.now() - startedAt) / 1000);
   };
 
   /** A request counted without a latency (an event stream: its duration is the client's choice). */
   countHttp(method: string, route: string, status: number): void {
-    this.httpRequests.inc({ method, route, status: String(status) });
+    this.http.record(method, route, status, -1);
   }
 
   /**
@@ -269,8 +234,6 @@ export class ServerMetrics {
     );
   }
 }
-
-const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 function remember(map: Map<string, number>, id: string, at: number): void {
   if (map.size >= MAX_TRACKED && !map.has(id)) {
