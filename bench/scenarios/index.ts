@@ -23,7 +23,7 @@ const mixedPayload: Scenario = {
   unavailable: async () => {
     const script = join(packageRoot(), 'bench', 'pool', 'mixed-payload.ts');
     return existsSync(script)
-      ? "not folded into this harness yet; run the payload pool's own measurement: node --import tsx bench/pool/mixed-payload.ts"
+      ? "the payload pool's measurement is a separate script for now: node --import tsx bench/pool/mixed-payload.ts"
       : 'needs the payload pool measurement (bench/pool/mixed-payload.ts), which this build does not have yet';
   },
   run: async () => {
