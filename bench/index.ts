@@ -16,6 +16,13 @@ function scenarioList(): string {
   return SCENARIOS.map((s) => `  ${s.name.padEnd(14)} ${s.description}`).join('\n');
 }
 
+/** More than 1 % of requests failed (and more than 10): the numbers do not describe a healthy run. */
+function tooManyErrors(results: BenchReport['results']): string | undefined {
+  const bad = results.filter((r) => r.errors > Math.max(10, 0.01 * (r.ok + r.errors)));
+  if (bad.length === 0) return undefined;
+  return bad.map((r) => `${r.system}: ${r.errors} of ${r.ok + r.errors} requests failed`).join('; ');
+}
+
 /** Runs the harness with `argv` (the words after `bench`); resolves with the exit code. */
 export async function runBench(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parseBenchArgs>;
@@ -79,8 +86,9 @@ export async function runBench(argv: string[]): Promise<number> {
     process.stdout.write(`report: ${files.html}\n        ${files.json}\n`);
   }
   if (args.json) process.stdout.write(`${JSON.stringify(report)}\n`);
-  if (outcome.failure) {
-    process.stderr.write(`bench: ${scenario.name}: ${outcome.failure}\n`);
+  const failure = outcome.failure ?? (outcome.errorsExpected ? undefined : tooManyErrors(outcome.results));
+  if (failure) {
+    process.stderr.write(`bench: ${scenario.name}: ${failure}\n`);
     return 1;
   }
   return 0;

@@ -57,6 +57,8 @@ export interface MeasureOptions {
   quiet: boolean;
   /** Processes whose CPU is reported beside the generator's. */
   pids: { server?: number | undefined; redis?: number | undefined };
+  /** Why the system under test is gone, if it is: checked after the window, and fails the run. */
+  died?: () => string | undefined;
   /** Runs between the warm-up and the measured window (e.g. wait for the queue to drain). */
   afterWarmup?: () => Promise<void>;
 }
@@ -101,6 +103,8 @@ export async function measure(options: MeasureOptions): Promise<SystemResult> {
     progress.stop();
   }
   const usage = cpu.stop();
+  const death = options.died?.();
+  if (death) throw new Error(`${options.system}: ${death}`);
   return {
     system: options.system,
     measure: options.measure,

@@ -30,6 +30,8 @@ export interface ScenarioOutcome {
   redisVersion?: string;
   /** Set when the run shows a failure (lost jobs, the server died): exit code 1. */
   failure?: string;
+  /** Errors are part of the scenario (recovery): no failure for them. */
+  errorsExpected?: boolean;
 }
 
 export interface Scenario {
@@ -65,23 +67,38 @@ export interface MailroomTarget {
   url: string;
   pid: number | undefined;
   process: MailroomProcess | undefined;
+  /** Why the spawned server is gone (it exited during the run), or undefined while it runs. */
+  died(): string | undefined;
   /** Stops a spawned server and deletes its keys from Redis; a --url server is left alone. */
   stop(): Promise<void>;
 }
 
 export async function mailroomTarget(args: BenchArgs, redis: RunRedis | undefined): Promise<MailroomTarget> {
   if (args.url)
-    return { url: args.url.replace(/\/+$/, ''), pid: undefined, process: undefined, stop: async () => {} };
+    return {
+      url: args.url.replace(/\/+$/, ''),
+      pid: undefined,
+      process: undefined,
+      died: () => undefined,
+      stop: async () => {},
+    };
   const prefix = redis ? `bench-mailroom-${randomBytes(4).toString('hex')}` : undefined;
   const server = await startMailroom({
     redisUrl: redis?.url,
     redisPrefix: prefix === undefined ? undefined : `${prefix}:`,
   });
+  let exit: string | undefined;
+  void server.exited.then(({ code, signal }) => {
+    exit = `the server exited during the run (${signal ?? `code ${code}`}); its last lines:\n${server.tail()}`;
+  });
+  let stopping = false;
   return {
     url: server.url,
     pid: server.pid,
     process: server,
+    died: () => (stopping ? undefined : exit),
     stop: async () => {
+      stopping = true;
       await server.stop();
       if (redis && prefix) await deleteRedisKeys(redis.url, prefix);
     },

@@ -66,6 +66,7 @@ async function runMailroom(
       },
       quiet: args.quiet,
       pids: { server: target.pid, redis: redis?.localPid },
+      died: target.died,
       afterWarmup: async () => completions.clearEarly(),
     });
     result.extra.worker_slots = args.bullmqConcurrency;

@@ -77,6 +77,7 @@ async function runMailroom(
       },
       quiet: args.quiet,
       pids: { server: target.pid, redis: redis?.localPid },
+      died: target.died,
       afterWarmup: async () => completions.clearEarly(),
     });
     return withFanout(result, subscribers, completions);

@@ -123,6 +123,7 @@ export const recovery: Scenario = {
         ],
         settings: { ...settings(runArgs), job: 'sleep 20 ms', kill_at: KILL_AT },
         redisVersion: redis.version,
+        errorsExpected: true,
         ...(problems > 0
           ? {
               failure: `${check.lost} lost, ${check.notCompleted} not completed, ${duplicated} completed twice`,

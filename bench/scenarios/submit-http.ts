@@ -55,6 +55,7 @@ async function runMailroom(
       send: postSender(http, '/api/v1/jobs', body, headers),
       quiet: args.quiet,
       pids: { server: target.pid, redis: redis?.localPid },
+      died: target.died,
       afterWarmup: async () => {
         await waitForDrain(unfinished, DRAIN_TIMEOUT_MS);
         completedBefore = (await stats()).completed ?? 0;

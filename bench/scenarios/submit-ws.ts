@@ -85,6 +85,7 @@ async function runMailroom(
       },
       quiet: args.quiet,
       pids: { server: target.pid, redis: redis?.localPid },
+      died: target.died,
       afterWarmup: async () => {
         await waitForDrain(unfinished, DRAIN_TIMEOUT_MS);
         before = (await stats()).completed ?? 0;

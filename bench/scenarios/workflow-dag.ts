@@ -85,6 +85,7 @@ export const workflowDag: Scenario = {
         send,
         quiet: args.quiet,
         pids: { server: target.pid, redis: redis?.localPid },
+        died: target.died,
         afterWarmup: async () => {
           polls = 0;
         },
