@@ -2,7 +2,7 @@ import { planDag } from '../actors/dag.js';
 import { createDispatcherLogic } from '../actors/dispatcher.js';
 import { DISPATCHER, DISPATCHER_KIND, type DispatcherStats } from '../actors/dispatcher-messages.js';
 import { BuiltinExecutor } from '../actors/executors/builtin.js';
-import type { ExecutionSink, Executor, WorkerInfo } from '../actors/executors/executor.js';
+import type { Executor } from '../actors/executors/executor.js';
 import { RemoteExecutor } from '../actors/executors/remote.js';
 import {
   type Claim,
@@ -14,13 +14,7 @@ import { newId } from '../actors/ids.js';
 import { createJobLogic, JOB_KIND, type JobMsg, type JobState, jobRef } from '../actors/job.js';
 import { JobFactory } from '../actors/job-factory.js';
 import { jobView, workflowView } from '../actors/views.js';
-import {
-  createWorkerSessionLogic,
-  WORKER_KIND,
-  type WorkerSessionMsg,
-  type WorkerSessionState,
-  workerRef,
-} from '../actors/worker-session.js';
+import { createWorkerSessionLogic, WORKER_KIND } from '../actors/worker-session.js';
 import {
   createWorkflowLogic,
   WORKFLOW_KIND,
@@ -33,26 +27,20 @@ import { systemClock } from '../runtime/clock.js';
 import { contentDigest } from '../runtime/pool/content-digest.js';
 import type { PreparedJob } from '../runtime/pool/prepare.js';
 import { createSystem } from '../runtime/system.js';
-import { isoTime } from '../schemas/common.js';
 import type { FileConfig } from '../schemas/config.js';
 import type { MailroomEvent } from '../schemas/events.js';
 import { BatchSpec, JOB_STATUSES, JobSpec, type JobView } from '../schemas/job.js';
 import { WORKFLOW_STATUSES, WorkflowSpec, type WorkflowView } from '../schemas/workflow.js';
 import { EventBus } from './event-bus.js';
 import { type ListQuery, listByTags, type Page } from './listing.js';
-import type {
-  Mailroom,
-  MailroomOptions,
-  RequestContext,
-  Stats,
-  WorkerView,
-  WorkReport,
-} from './mailroom-api.js';
+import type { Mailroom, MailroomOptions, RequestContext, Stats } from './mailroom-api.js';
 import { parse, validation } from './validation.js';
 
 export type { ListQuery, Page };
 
+import { RemoteWorkers } from './remote-workers.js';
 import { RollingStats } from './stats.js';
+import { executionSink, reportWork } from './work-reports.js';
 
 /** `idempotency_key: "content"`: the key is the job's content digest (type and canonical input). */
 const CONTENT_KEY = 'content';
@@ -81,13 +69,8 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     clock,
     ...(options.logger ? { logger: options.logger } : {}),
   });
-  const sink: ExecutionSink = {
-    progress: (jobId, lease, progress, message) =>
-      system.tell(jobRef(jobId), reportMessage({ kind: 'progress', jobId, lease, progress, message })),
-    complete: (jobId, lease, output, cost) =>
-      system.tell(jobRef(jobId), reportMessage({ kind: 'complete', jobId, lease, output, cost })),
-    fail: (jobId, lease, error) => system.tell(jobRef(jobId), { type: 'fail', lease, error }),
-  };
+  const sink = executionSink(system);
+  const workers = new RemoteWorkers(system, options.store, remote, clock);
   const executors: Record<string, Executor> = {
     builtin: new BuiltinExecutor(clock, builtinHandlers(config), options.offload),
     remote,
@@ -131,10 +114,6 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     rolling.record(stamped);
     bus.publish(stamped);
   });
-
-  let workerCounter = 0;
-  /** Epoch ms of each connected worker's last sign of life (any frame it sent). */
-  const lastSeen = new Map<string, number>();
 
   async function submitJob(
     raw: unknown,
@@ -329,48 +308,9 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     };
   }
 
-  async function listWorkers(): Promise<WorkerView[]> {
-    const [page, queue] = await Promise.all([
-      system.list(WORKER_KIND, 'connected', { limit: 10_000, descending: false }),
-      system.ask<DispatcherStats>(DISPATCHER, { type: 'stats' }),
-    ]);
-    const sessions = await Promise.all(page.ids.map((id) => options.store.load(WORKER_KIND, id)));
-    const views: WorkerView[] = [];
-    for (const record of sessions) {
-      const session = record?.state as WorkerSessionState | null | undefined;
-      if (!session?.connected) continue;
-      const { worker } = session;
-      views.push({
-        id: worker.id,
-        name: worker.name,
-        types: [...worker.types],
-        capabilities: { gpu_memory_gb: worker.gpuMemoryGb, labels: [...worker.labels] },
-        slots: worker.slots,
-        running: queue.running_by_worker[worker.id] ?? 0,
-        connected_at: isoTime(session.connectedAt)!,
-        last_seen: isoTime(lastSeen.get(worker.id) ?? session.connectedAt)!,
-      });
-    }
-    return views;
-  }
-
   async function recover(): Promise<{ timers: number; requeued: number }> {
     const { timers } = await system.recover();
-    // Sockets do not survive a restart: every session still marked connected is over.
-    let workerCursor: string | null = null;
-    do {
-      const page = await system.list(WORKER_KIND, 'connected', {
-        limit: RECOVERY_PAGE,
-        cursor: workerCursor,
-      });
-      for (const id of page.ids) {
-        system.tell(workerRef(id), {
-          type: 'disconnect',
-          reason: 'server restarted',
-        } satisfies WorkerSessionMsg);
-      }
-      workerCursor = page.next;
-    } while (workerCursor);
+    await workers.endSessionsOfEarlierRun();
     // Both lists are read before any job is requeued. Listing `running` after the pending jobs
     // were requeued also caught those that had just been leased again in this process: requeued a
     // second time, they forgot their live lease, whose executor slot then leaked for good.
@@ -412,39 +352,13 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
       workflowView(await system.ask<WorkflowState>(workflowRef(id), { type: 'retry' })),
     stats,
     subscribe: (topics, since, listener, options) => bus.subscribe(topics, since, listener, options),
-    connectWorker(registration, connection) {
-      workerCounter++;
-      const id = `w-${newId().slice(0, 8)}-${workerCounter}`;
-      remote.attach(id, connection);
-      lastSeen.set(id, clock.now());
-      const worker: WorkerInfo = {
-        id,
-        name: registration.name,
-        types: [...registration.types],
-        gpuMemoryGb: registration.gpuMemoryGb,
-        labels: [...registration.labels],
-        slots: registration.slots,
-      };
-      // The session records the worker durably, emits worker_connected, then tells the dispatcher.
-      system.tell(workerRef(id), { type: 'connect', worker } satisfies WorkerSessionMsg);
-      return id;
-    },
-    setWorkerSlots(workerId, slots) {
-      system.tell(workerRef(workerId), { type: 'slots', slots } satisfies WorkerSessionMsg);
-    },
-    touchWorker(workerId) {
-      if (lastSeen.has(workerId)) lastSeen.set(workerId, clock.now());
-    },
-    disconnectWorker(workerId, reason = 'disconnected') {
-      remote.detach(workerId);
-      lastSeen.delete(workerId);
-      system.tell(workerRef(workerId), { type: 'disconnect', reason } satisfies WorkerSessionMsg);
-    },
-    listWorkers,
+    connectWorker: (registration, connection) => workers.connect(registration, connection),
+    setWorkerSlots: (workerId, slots) => workers.setSlots(workerId, slots),
+    touchWorker: (workerId) => workers.touch(workerId),
+    disconnectWorker: (workerId, reason) => workers.disconnect(workerId, reason),
+    listWorkers: () => workers.list(),
     workerSink: sink,
-    report: async (report) => {
-      await system.ask(jobRef(report.jobId), reportMessage(report));
-    },
+    report: (report) => reportWork(system, report),
     system,
     factory,
     recover,
@@ -475,26 +389,4 @@ function concurrencyOf(type: FileConfig['job_types'][number]): { concurrency?: n
 function executorName(executor: string): string {
   if (executor.startsWith('builtin:')) return 'builtin';
   return executor;
-}
-
-/** The job actor's message for an executor's report. */
-function reportMessage(report: WorkReport): JobMsg {
-  switch (report.kind) {
-    case 'progress':
-      return {
-        type: 'progress',
-        lease: report.lease,
-        progress: report.progress,
-        ...(report.message === undefined ? {} : { message: report.message }),
-      };
-    case 'complete':
-      return {
-        type: 'complete',
-        lease: report.lease,
-        output: report.output,
-        ...(report.cost === undefined ? {} : { cost: report.cost }),
-      };
-    case 'fail':
-      return { type: 'fail', lease: report.lease, error: report.error };
-  }
 }
