@@ -157,6 +157,11 @@ describe('event stream', () => {
       expect(res.status, query).toBe(400);
       expect(res.body.error.code).toBe('VALIDATION_FAILED');
     }
+    // With a trailing slash it is the same stream.
+    expect((await call(t.base, 'GET', '/api/v1/events/?topics=nope')).status).toBe(400);
+    const slash = await SseReader.open(`${t.base}/api/v1/events/?topics=*`);
+    await slash.until(() => slash.events('subscribed').length === 1, 'subscribed');
+    slash.close();
     const post = await call(t.base, 'POST', '/api/v1/events', {});
     expect(post.status).toBe(405);
     expect(post.headers.get('allow')).toBe('GET');
