@@ -6,6 +6,10 @@
  *
  *   node --import tsx bench/pool/mixed-payload.ts [--small-rate 300] [--large-rate 20]
  *     [--large-bytes 2097152] [--duration 15] [--warmup 3] [--variants baseline,pool,no-pool] [--json]
+ *     [--server-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"]
+ *
+ * `MAILROOM_BENCH_LOOP=1` makes each server print its event-loop delay, utilization and GC pauses
+ * (bench/pool/serve.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -25,6 +29,8 @@ const largeBytes = Number(flag('large-bytes', String(2 * 1024 * 1024)));
 const durationS = Number(flag('duration', '15'));
 const warmupS = Number(flag('warmup', '3'));
 const variants = flag('variants', 'baseline,pool,no-pool').split(',');
+// Extra node flags for the server process, e.g. `--server-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"`.
+const serverNodeArgs = flag('server-node-args', '').split(' ').filter(Boolean);
 
 interface VariantResult {
   variant: string;
@@ -35,7 +41,7 @@ interface VariantResult {
 async function startServerProcess(pool: boolean): Promise<{ child: ChildProcess; base: string }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(root, 'bench/pool/serve.ts'), '0', pool ? 'on' : 'off'],
+    [...serverNodeArgs, '--import', 'tsx', join(root, 'bench/pool/serve.ts'), '0', pool ? 'on' : 'off'],
     {
       cwd: root,
       stdio: ['ignore', 'pipe', 'inherit'],

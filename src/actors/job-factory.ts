@@ -5,6 +5,7 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { ErrorDetail } from '../errors.js';
+import { EncodedInput } from '../runtime/pool/encoded-input.js';
 import { binaryPaths, decodeBinaryFields, inputProblems } from '../runtime/pool/input-schema.js';
 import type { FileConfig, JobTypeConfig, Requirements } from '../schemas/config.js';
 import type { JobOptions } from '../schemas/job.js';
@@ -23,6 +24,16 @@ export interface BuildJob {
   step?: number | null;
   traceId: string | null;
   now: number;
+}
+
+/**
+ * Only GPU types read the input to size their need; an input kept as JSON text
+ * (encoded-input.ts) is decoded for them alone, and not kept.
+ */
+function inputForNeeds(type: JobTypeConfig, input: unknown, requirements: Requirements | undefined): unknown {
+  if (!(input instanceof EncodedInput)) return input;
+  const base = requirements?.gpu_memory_gb ?? type.requirements?.gpu_memory_gb ?? 0;
+  return base > 0 ? input.value() : null;
 }
 
 export class JobFactory {
@@ -94,7 +105,7 @@ export class JobFactory {
       maxAttempts: options.max_attempts ?? type.max_attempts,
       timeoutMs: options.timeout_ms ?? type.timeout_ms ?? null,
       backoff: options.backoff ?? type.backoff ?? null,
-      needs: neededResources(type, args.input, requirements),
+      needs: neededResources(type, inputForNeeds(type, args.input, requirements), requirements),
       workflowId: args.workflowId ?? null,
       step: args.step ?? null,
       idempotencyKey: args.idempotencyKey ?? null,

@@ -2,6 +2,7 @@
  * The public shapes of jobs and workflows (what HTTP, WebSocket and the SDK return), built from
  * actor state in exactly one place each.
  */
+import { EncodedInput, SPLICED_JSON, type SplicedJson } from '../runtime/pool/encoded-input.js';
 import { isoTime } from '../schemas/common.js';
 import type { JobView } from '../schemas/job.js';
 import type { WorkflowView } from '../schemas/workflow.js';
@@ -9,7 +10,8 @@ import type { JobState } from './job.js';
 import { buildStepDetails, totalCost, type WorkflowState } from './workflow.js';
 
 export function jobView(job: JobState): JobView {
-  return {
+  const encoded = job.input instanceof EncodedInput ? job.input : null;
+  const view: JobView = {
     id: job.id,
     type: job.type,
     status: job.status,
@@ -17,7 +19,7 @@ export function jobView(job: JobState): JobView {
     progress: job.progress,
     attempts: job.attempts,
     max_attempts: job.maxAttempts,
-    input: job.input,
+    input: encoded ? null : job.input,
     output: job.output,
     error: job.error,
     cost: job.cost,
@@ -31,6 +33,24 @@ export function jobView(job: JobState): JobView {
     started_at: isoTime(job.startedAt),
     completed_at: isoTime(job.completedAt),
   };
+  return encoded ? withEncodedInput(view, encoded) : view;
+}
+
+/**
+ * A view of a job whose input is kept as JSON text: `input` reads as the value (decoded on each
+ * read, for in-process callers), and the HTTP edge splices the text into its JSON reply instead
+ * (SPLICED_JSON), so the reply never decodes or re-serializes the input.
+ */
+function withEncodedInput(template: JobView, encoded: EncodedInput): JobView {
+  const view: JobView = { ...template };
+  Object.defineProperty(view, 'input', { get: () => encoded.value(), enumerable: true, configurable: true });
+  const spliced: SplicedJson = {
+    template: template as unknown as Record<string, unknown>,
+    key: 'input',
+    json: encoded.json,
+  };
+  Object.defineProperty(view, SPLICED_JSON, { value: spliced });
+  return view;
 }
 
 export function workflowView(wf: WorkflowState): WorkflowView {

@@ -25,6 +25,7 @@ import {
 import { type ErrorDetail, MailroomError } from '../errors.js';
 import { systemClock } from '../runtime/clock.js';
 import { contentDigest } from '../runtime/pool/content-digest.js';
+import { EncodedInput, plainInput } from '../runtime/pool/encoded-input.js';
 import type { PreparedJob } from '../runtime/pool/prepare.js';
 import { createSystem } from '../runtime/system.js';
 import type { FileConfig } from '../schemas/config.js';
@@ -73,8 +74,10 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   const workers = new RemoteWorkers(system, options.store, remote, clock);
   const executors: Record<string, Executor> = {
     builtin: new BuiltinExecutor(clock, builtinHandlers(config), options.offload),
-    remote,
-    ...options.executors,
+    remote: withPlainInput(remote),
+    ...Object.fromEntries(
+      Object.entries(options.executors ?? {}).map(([name, executor]) => [name, withPlainInput(executor)]),
+    ),
   };
   // Types whose executor adapter this server lacks (thread:/http: before their adapters exist)
   // would wait in the queue forever; they are refused at submit instead.
@@ -133,8 +136,9 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
       throw validation([{ path: `${prefix}type`, message: `unknown job type "${spec.type}"` }]);
     }
     const done = prepared?.type === spec.type ? prepared : undefined;
+    // A large input the pool kept as JSON text stays that way (runtime/pool/encoded-input.ts).
     const { input, problems } = done
-      ? { input: spec.input, problems: done.problems }
+      ? { input: done.inputJson ? new EncodedInput(done.inputJson) : spec.input, problems: done.problems }
       : factory.prepareInput(spec.type, spec.input, `${prefix}input`);
     if (problems.length > 0) throw validation(problems);
     refuseUnavailable([spec.type]);
@@ -155,7 +159,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     let id = newId();
     if (spec.idempotency_key === CONTENT_KEY) {
       // Identical inputs of one type share a key: the digest the pool computed, or one made here.
-      spec.idempotency_key = `content:${spec.digest ?? contentDigest(spec.type, spec.input)}`;
+      spec.idempotency_key = `content:${spec.digest ?? contentDigest(spec.type, plainInput(spec.input))}`;
     }
     if (spec.idempotency_key !== undefined) {
       const claim = await system.ask<Claim>(idempotencyRef('job', spec.idempotency_key), {
@@ -363,6 +367,24 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     factory,
     recover,
     shutdown: () => system.shutdown(),
+  };
+}
+
+/**
+ * Executors other than the builtin one get a job's input as a value: one kept as JSON text
+ * (encoded-input.ts) is decoded here, when the job is dispatched, and only for that attempt.
+ */
+function withPlainInput(executor: Executor): Executor {
+  return {
+    name: executor.name,
+    start: (assignment, sink) =>
+      executor.start(
+        assignment.input instanceof EncodedInput
+          ? { ...assignment, input: assignment.input.value() }
+          : assignment,
+        sink,
+      ),
+    cancel: (target, reason) => executor.cancel(target, reason),
   };
 }
 

@@ -101,6 +101,30 @@ describe('jobs on Redis', () => {
 });
 
 describe('restart recovery', () => {
+  it('keeps an input the payload pool left as JSON text through dispatch, Redis and a restart', async () => {
+    const prefix = uniquePrefix('encoded');
+    const before = await redisApp(prefix);
+    const input = { prompt: 'encoded', parameters: { high_quality: true } };
+    const inputJson = new Uint8Array(new SharedArrayBuffer(Buffer.byteLength(JSON.stringify(input))));
+    inputJson.set(Buffer.from(JSON.stringify(input)));
+    const { job } = await before.app.submitJob(
+      { type: 'text-to-image', input: null },
+      { prepared: { type: 'text-to-image', problems: [], digest: null, inputJson } },
+    );
+    expect(job.input).toEqual(input);
+    // The GPU need grows with `parameters.high_quality`: read from the text (8 + 4 GB).
+    const small = FakeWorker.connect(before.app, { types: ['text-to-image'], gpuMemoryGb: 8 });
+    await before.settle();
+    expect(small.assigns).toEqual([]);
+    const worker = FakeWorker.connect(before.app, { types: ['text-to-image'], gpuMemoryGb: 16 });
+    await before.settle();
+    expect(worker.assignment(job.id).input).toEqual(input);
+    await before.app.shutdown();
+
+    const after = await redisApp(prefix);
+    expect((await after.app.getJob(job.id)).input).toEqual(input);
+  });
+
   it('runs pending, delayed and running jobs of a stopped app exactly once after recover()', async () => {
     const prefix = uniquePrefix('recover');
     const before = await redisApp(prefix, { builtinSlots: 1 });

@@ -6,6 +6,8 @@
  */
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type JobState, jobRef } from '../../src/actors/job.js';
+import { EncodedInput } from '../../src/runtime/pool/encoded-input.js';
 import { call, startTestServer, type TestServer, waitForJob } from './support.js';
 
 const THRESHOLD = 32 * 1024;
@@ -120,6 +122,38 @@ describe('payload pool on the submit path', () => {
     });
     // Two pool tasks: preparing the submit and hashing the data.
     expect(t.server.pool.stats().pooled).toBe(pooled + 2);
+  });
+
+  it('keeps a large input as its JSON text: replies, reads and runs see the same input', async () => {
+    const data = `é "quoted" \\ ${'k'.repeat(THRESHOLD * 2)}`;
+    const input = { data, list: [1, { nested: true }], note: '"input":null' };
+    // Written by hand with odd spacing and an escape, as some clients send it.
+    const text = `{ "type" : "checksum",\n "input" :  ${JSON.stringify(input, null, 1)} , "metadata":{"input":null} }`;
+    const res = await call(t.base, 'POST', '/api/v1/jobs', text);
+    expect(res.status).toBe(202);
+    expect(res.body.input).toEqual(input);
+    expect(res.body.metadata).toEqual({ input: null });
+    const job = await waitForJob(t.base, res.body.id, (j) => j.status === 'completed', {}, 15_000);
+    expect(job.input).toEqual(input);
+    const { createHash } = await import('node:crypto');
+    expect(job.output).toEqual({
+      sha256: createHash('sha256').update(data).digest('hex'),
+      bytes: Buffer.byteLength(data),
+    });
+    const packed = await fetch(`${t.base}/api/v1/jobs/${res.body.id}`, {
+      headers: { accept: 'application/msgpack' },
+    });
+    expect(new Packr({ useRecords: false }).unpack(Buffer.from(await packed.arrayBuffer())).input).toEqual(
+      input,
+    );
+    expect((await t.server.app.getJob(res.body.id)).input).toEqual(input);
+    const state = await t.server.app.system.ask<JobState>(jobRef(res.body.id), { type: 'get' });
+    expect(state.input).toBeInstanceOf(EncodedInput);
+
+    // echo's output is the input as a value.
+    const echo = await call(t.base, 'POST', '/api/v1/jobs', { type: 'echo', input });
+    const echoed = await waitForJob(t.base, echo.body.id, (j) => j.status === 'completed', {}, 15_000);
+    expect(echoed.output).toEqual(input);
   });
 });
 

@@ -5,7 +5,8 @@
  * given, so a large input never blocks the event loop.
  */
 import type { Clock, ClockTimer } from '../../runtime/clock.js';
-import { type ChecksumResult, checksumOf } from '../../runtime/pool/checksum.js';
+import { type ChecksumResult, checksumOf, checksumOfJson } from '../../runtime/pool/checksum.js';
+import { EncodedInput, plainInput } from '../../runtime/pool/encoded-input.js';
 import type { Assignment, CancelTarget, ExecutionSink, Executor } from './executor.js';
 
 type Handler = (assignment: Assignment, sink: ExecutionSink, running: Running) => void;
@@ -20,6 +21,8 @@ interface Running {
 /** CPU-heavy builtin work done off the event loop; rejects with a registry error (e.g. OVERLOADED). */
 export interface BuiltinOffload {
   checksum(data: unknown): Promise<ChecksumResult>;
+  /** For an input kept as JSON text (encoded-input.ts): the pool decodes it, not the event loop. */
+  checksumJson(json: Uint8Array): Promise<ChecksumResult>;
 }
 
 export class BuiltinExecutor implements Executor {
@@ -38,16 +41,16 @@ export class BuiltinExecutor implements Executor {
     private readonly offload?: BuiltinOffload,
   ) {
     this.handlers = {
-      echo: (a, sink) => sink.complete(a.jobId, a.lease, a.input),
+      echo: (a, sink) => sink.complete(a.jobId, a.lease, plainInput(a.input)),
       sleep: (a, sink, running) => {
-        const ms = Number((a.input as { ms?: unknown } | null)?.ms ?? 0);
+        const ms = Number((plainInput(a.input) as { ms?: unknown } | null)?.ms ?? 0);
         running.timer = this.clock.setTimeout(() => {
           this.running.delete(key(a));
           if (!running.cancelled) sink.complete(a.jobId, a.lease, { slept_ms: ms });
         }, ms);
       },
       fail: (a, sink) => {
-        const input = (a.input ?? {}) as { retryable?: unknown; message?: unknown };
+        const input = (plainInput(a.input) ?? {}) as { retryable?: unknown; message?: unknown };
         sink.fail(a.jobId, a.lease, {
           code: 'JOB_FAILED',
           message: typeof input.message === 'string' ? input.message : 'the fail job always fails',
@@ -55,13 +58,19 @@ export class BuiltinExecutor implements Executor {
         });
       },
       checksum: (a, sink, running) => {
-        const data = (a.input as { data?: unknown } | null)?.data;
+        const encoded = a.input instanceof EncodedInput ? a.input : null;
         if (!this.offload) {
-          sink.complete(a.jobId, a.lease, checksumOf(data));
+          const result = encoded
+            ? checksumOfJson(encoded.json)
+            : checksumOf((a.input as { data?: unknown } | null)?.data);
+          sink.complete(a.jobId, a.lease, result);
           return;
         }
         running.pending = true;
-        this.offload.checksum(data).then(
+        const hashing = encoded
+          ? this.offload.checksumJson(encoded.json)
+          : this.offload.checksum((a.input as { data?: unknown } | null)?.data);
+        hashing.then(
           (result) => {
             this.running.delete(key(a));
             if (!running.cancelled) sink.complete(a.jobId, a.lease, result);

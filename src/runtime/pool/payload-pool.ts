@@ -10,7 +10,7 @@ import { Piscina } from 'piscina';
 import { fromErrorRecord, MailroomError, toMailroomError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { PoolConfig } from '../../schemas/config.js';
-import { type ChecksumResult, checksumOf } from './checksum.js';
+import { type ChecksumResult, checksumOf, checksumOfJson } from './checksum.js';
 import { LatencyWindow } from './latency-window.js';
 import type { PreparedJob, PrepareResult, TypeSchema } from './prepare.js';
 import type { PoolTask } from './worker.js';
@@ -92,9 +92,22 @@ export class PayloadPool {
       this.counts.inline++;
       return undefined;
     }
-    const movable = options.owned && ownsWholeBuffer(bytes) ? bytes : Uint8Array.prototype.slice.call(bytes);
-    const task: PoolTask = { kind: 'prepare', bytes: movable, contentType, job: options.job };
-    return this.run<PrepareResult>(task, [movable.buffer as ArrayBuffer]).then((result) => {
+    // Shared memory (exchange.ts reads large bodies into it) reaches the thread without a copy,
+    // and a job can keep its input as a slice of it; anything else is moved, or copied first.
+    const movable =
+      bytes.buffer instanceof SharedArrayBuffer || (options.owned && ownsWholeBuffer(bytes))
+        ? bytes
+        : copyToShared(bytes);
+    const shared = movable.buffer instanceof SharedArrayBuffer;
+    // A job's input stays encoded (encoded-input.ts): its value never comes back to the event loop.
+    const task: PoolTask = {
+      kind: 'prepare',
+      bytes: movable,
+      contentType,
+      job: options.job,
+      encodeInput: options.job,
+    };
+    return this.run<PrepareResult>(task, shared ? [] : [movable.buffer as ArrayBuffer]).then((result) => {
       if (!result.ok) throw fromErrorRecord(result.error);
       return { body: result.body, job: result.job };
     });
@@ -108,6 +121,18 @@ export class PayloadPool {
       return checksumOf(data);
     }
     return this.run<ChecksumResult>({ kind: 'checksum', data }, []);
+  }
+
+  /**
+   * SHA-256 of a checksum job's `data` when the job keeps its input as JSON text: the pool thread
+   * decodes it. Shared-memory text (what the pool makes) reaches the thread without a copy.
+   */
+  async checksumJson(json: Uint8Array): Promise<ChecksumResult> {
+    if (!this.piscina || json.byteLength < this.config.threshold_bytes) {
+      this.counts.inline++;
+      return checksumOfJson(json);
+    }
+    return this.run<ChecksumResult>({ kind: 'checksum-json', json }, []);
   }
 
   private async run<T>(task: PoolTask, transferList: ArrayBuffer[]): Promise<T> {
@@ -169,6 +194,12 @@ export class PayloadPool {
     this.closed = true;
     await this.piscina?.destroy();
   }
+}
+
+function copyToShared(bytes: Uint8Array): Uint8Array {
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  shared.set(bytes);
+  return shared;
 }
 
 function ownsWholeBuffer(bytes: Uint8Array): boolean {

@@ -9,9 +9,10 @@ import { brotliCompressSync, deflateSync, constants as zlibConstants } from 'nod
 import { Ajv, type ValidateFunction } from 'ajv';
 import { Packr } from 'msgpackr';
 import { type ErrorDetail, type ErrorRecord, toMailroomError } from '../../errors.js';
-import { decodeBody } from '../../transport/http/body.js';
+import { decodeBody, isMsgpack } from '../../transport/http/body.js';
 import { contentDigest } from './content-digest.js';
 import { binaryPaths, decodeBinaryFields, inputProblems } from './input-schema.js';
+import { topLevelValueRange } from './json-scan.js';
 
 /** A job type's input schema, as the pool's threads receive it (plain data, cloneable). */
 export interface TypeSchema {
@@ -24,6 +25,12 @@ export interface PrepareTask {
   contentType: string | undefined;
   /** The body is a job submit (`{type, input, …}`): check its input and hash its content. */
   job: boolean;
+  /**
+   * Keep a valid job input as its JSON text (`PreparedJob.inputJson`) and leave it out of the
+   * returned body, so the decoded value never crosses back to the event loop. JSON bodies of types
+   * without binary fields only: elsewhere the text would not round-trip to the same value.
+   */
+  encodeInput?: boolean | undefined;
   /** Also encode the input's snapshot form (MessagePack, compressed above `compressAboveBytes`). */
   snapshot?: { compressAboveBytes: number; compression: Compression } | undefined;
 }
@@ -40,6 +47,11 @@ export interface PreparedJob {
    * submit asks for `idempotency_key: "content"`: on a 2 MiB input it costs more than the decode.
    */
   digest: string | null;
+  /**
+   * The input's JSON text (UTF-8, on a SharedArrayBuffer) when `encodeInput` was asked and applied;
+   * the body's `input` is then null and this is the input (see encoded-input.ts).
+   */
+  inputJson: Uint8Array | null;
 }
 
 export interface Snapshot {
@@ -98,15 +110,44 @@ export class Preparer {
       if (transfer) for (const path of type.binary) collectOwned(valueAt(input, path), transfer);
     }
     const wantsDigest = spec.idempotency_key === 'content' && problems.length === 0;
+    const encode =
+      task.encodeInput === true &&
+      problems.length === 0 &&
+      type.binary.length === 0 &&
+      input !== undefined &&
+      !isMsgpack(task.contentType);
     const job: PreparedJob = {
       type: spec.type as string,
       problems,
       digest: wantsDigest ? contentDigest(spec.type as string, input) : null,
+      inputJson: encode ? inputText(task.bytes, input) : null,
     };
+    // Replaces an existing key (no new one), so the copy stays a fast object.
+    if (encode) body = { ...spec, input: null };
     const snapshot = task.snapshot && problems.length === 0 ? encodeSnapshot(input, task.snapshot) : null;
     if (snapshot && transfer) collectOwned(snapshot.bytes, transfer);
     return { ok: true, body, job, snapshot };
   }
+}
+
+/**
+ * The input's JSON text on shared memory, so the event loop gets it, and hands it back to a pool
+ * thread, without a copy: its slice of the body as sent (the body is usually shared memory
+ * already, see exchange.ts), or the value re-serialized when the slice cannot be found safely.
+ */
+function inputText(body: Uint8Array, input: unknown): Uint8Array {
+  const range = topLevelValueRange(body, 'input');
+  if (range) {
+    const slice = body.subarray(range.start, range.end);
+    return slice.buffer instanceof SharedArrayBuffer ? slice : toShared(slice);
+  }
+  return toShared(Buffer.from(JSON.stringify(input), 'utf8'));
+}
+
+function toShared(bytes: Uint8Array): Uint8Array {
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  shared.set(bytes);
+  return shared;
 }
 
 // Standard MessagePack; `pack` returns a view into msgpackr's reused buffer, so it is copied

@@ -5,6 +5,7 @@
  */
 import { Unpackr } from 'msgpackr';
 import { MailroomError } from '../../errors.js';
+import { stringEnd } from '../../runtime/pool/json-scan.js';
 import type { PreparedBody } from '../../runtime/pool/payload-pool.js';
 import type { ExchangeOptions } from './exchange.js';
 
@@ -70,19 +71,18 @@ const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 
 /** True when brackets outside strings nest deeper than `max`. Malformed JSON is left to the parser. */
 export function jsonDepthExceeds(bytes: Uint8Array, max: number): boolean {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let depth = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const byte = bytes[i]!;
-    if (inString) {
-      if (byte === BACKSLASH) i++;
-      else if (byte === QUOTE) inString = false;
-    } else if (byte === QUOTE) {
-      inString = true;
+  for (let i = 0; i < buf.length; i++) {
+    const byte = buf[i]!;
+    if (byte === QUOTE) {
+      // Skipped with a native search for the closing quote: a 2 MiB string costs microseconds.
+      const close = stringEnd(buf, i);
+      if (close < 0) return false;
+      i = close;
     } else if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
       if (++depth > max) return true;
     } else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { Packr } from 'msgpackr';
 import { type ErrorDetail, MailroomError, toMailroomError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { SPLICED_JSON, type SplicedJson, splicedJson } from '../../runtime/pool/encoded-input.js';
 import { decodeBody } from './body.js';
 import { formatTraceparent, type TraceContext, traceContext } from './trace.js';
 
@@ -186,32 +187,62 @@ export function serve(res: HttpResponse, req: HttpRequest, front: Front, options
     run(res, ex, decision.handler, options);
     return;
   }
-  readBody(res, ex, decision.handler, options);
+  readBody(res, ex, decision.handler, options, chunked ? 0 : declared);
 }
 
 function payloadTooLarge(max: number): MailroomError {
   return new MailroomError('PAYLOAD_TOO_LARGE', `The body exceeds the limit of ${max} bytes`);
 }
 
-/** Collects the body as it arrives (onData must be attached before the uWS callback returns). */
-function readBody(res: HttpResponse, ex: Exchange, handler: HttpHandler, options: ExchangeOptions): void {
+/**
+ * Collects the body as it arrives (onData must be attached before the uWS callback returns).
+ * `declared` is the Content-Length (0 when chunked): a body in several chunks is copied straight
+ * into one buffer of that size, instead of into a copy per chunk and then a concatenation.
+ */
+function readBody(
+  res: HttpResponse,
+  ex: Exchange,
+  handler: HttpHandler,
+  options: ExchangeOptions,
+  declared: number,
+): void {
   let chunks: Buffer[] = [];
+  let whole: Buffer | null = null;
   let received = 0;
   res.onData((chunk, isLast) => {
     if (ex.done || ex.aborted) return;
+    const start = received;
     received += chunk.byteLength;
     if (received > options.maxBodyBytes) {
       chunks = [];
+      whole = null;
       write(res, ex, errorReply(payloadTooLarge(options.maxBodyBytes)), options, true);
       return;
     }
-    if (isLast && chunks.length === 0) {
+    if (isLast && start === 0) {
       // The whole body in one chunk (the common case): decoded right here, while uWS still owns
       // the memory. Decoding copies everything it keeps, so no reference to the chunk survives.
       finishBody(res, ex, handler, options, new Uint8Array(chunk), false);
       return;
     }
     // uWS reuses (neuters) the chunk's memory after this callback returns: keep a copy.
+    if (declared > 0) {
+      // uWS has checked Content-Length, so the chunks add up to it: one buffer, one copy.
+      if (received > declared) {
+        whole = null;
+        write(res, ex, errorReply(payloadTooLarge(declared)), options, true);
+        return;
+      }
+      // Shared memory: the payload pool reads it, and a job keeps its input as a slice of it, with no copy.
+      whole ??= Buffer.from(new SharedArrayBuffer(declared));
+      whole.set(new Uint8Array(chunk), start);
+      if (isLast) {
+        const body = received === declared ? whole : whole.subarray(0, received);
+        whole = null;
+        finishBody(res, ex, handler, options, body, body.byteLength === body.buffer.byteLength);
+      }
+      return;
+    }
     chunks.push(Buffer.copyBytesFrom(new Uint8Array(chunk)));
     if (isLast) {
       const body = Buffer.concat(chunks, received);
@@ -274,7 +305,13 @@ function wantsMsgpack(accept: string | undefined): boolean {
 
 function encode(ex: Exchange, body: unknown): { payload: string | Buffer; type: string } {
   if (wantsMsgpack(ex.headers.accept)) return { payload: packr.pack(body), type: MSGPACK_TYPE };
-  return { payload: JSON.stringify(body), type: JSON_TYPE };
+  // A body carrying pre-encoded JSON (a job's large input): spliced in, never re-serialized.
+  const spliced =
+    body !== null && typeof body === 'object'
+      ? (body as { [SPLICED_JSON]?: SplicedJson })[SPLICED_JSON]
+      : undefined;
+  const payload = spliced ? splicedJson(spliced) : undefined;
+  return { payload: payload ?? JSON.stringify(body), type: JSON_TYPE };
 }
 
 function write(
