@@ -170,7 +170,11 @@ export class WorkerClient {
       this.options.onActivity?.(activity);
     };
     Promise.resolve()
-      .then(() => this.options.handler(job, ctx))
+      .then(() => {
+        // Cancelled in the same burst of frames as its assignment: never started.
+        if (abort.signal.aborted) throw abort.signal.reason;
+        return this.options.handler(job, ctx);
+      })
       .then(
         (result) =>
           settle(

@@ -71,6 +71,7 @@ describe('WorkerClient', () => {
     proxy = await CuttableProxy.start(server.base);
     const activity: WorkerActivity[] = [];
     const aborted: string[] = [];
+    const handling = new Set<string>();
     const worker = await WorkerClient.start({
       url: proxy.url,
       reconnectDelayMs: 20,
@@ -81,6 +82,7 @@ describe('WorkerClient', () => {
       onActivity: (a) => activity.push(a),
       handler: async (job, ctx) => {
         const { prompt } = job.input as { prompt: string };
+        handling.add(job.id);
         ctx.progress(50, 'halfway');
         if (prompt === 'forever') {
           await new Promise((_, reject) =>
@@ -101,7 +103,8 @@ describe('WorkerClient', () => {
     expect(done).toMatchObject({ output: { image: 'cat.png' }, cost: 0.5, worker_id: worker.workerId });
 
     const stuck = await http.submitJob({ type: 'text-to-image', input: { prompt: 'forever' } });
-    await waitForJob(server.base, stuck.id, (job) => job.status === 'running');
+    // Running on the server once leased, which is before the worker has the assignment in hand.
+    await eventually(() => (handling.has(stuck.id) ? true : undefined));
     await http.cancelJob(stuck.id);
     await eventually(() => (aborted.includes(stuck.id) ? true : undefined));
 
