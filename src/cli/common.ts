@@ -1,7 +1,8 @@
 /**
  * What every `mailroom` subcommand shares: output (the CLI is the one place that prints; this
- * writes to the streams directly), the exit codes, and the usage-error path.
+ * writes to the streams directly), the exit codes, flag parsing, and the usage-error path.
  */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** Exit codes of every subcommand, as `--help` documents them. */
 export const EXIT = {
@@ -37,3 +38,28 @@ export class CliUsageError extends Error {
 
 /** A subcommand: parses its own flags; resolves with its exit code, or undefined to keep running (serve). */
 export type SubcommandRun = (args: string[]) => Promise<number | undefined>;
+
+/** Parses a subcommand's flags strictly; a bad flag is a usage error shown with the command's help. */
+export function parseFlags<const O extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: O,
+  usage: string,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args, strict: true, allowPositionals, options });
+  } catch (error) {
+    throw new CliUsageError((error as Error).message, usage);
+  }
+}
+
+/** The server a client subcommand talks to: `--url` or MAILROOM_URL, and `--api-key` or MAILROOM_API_KEY. */
+export function serverTarget(values: { url?: string | undefined; 'api-key'?: string | undefined }): {
+  url: string;
+  apiKey: string | undefined;
+} {
+  const url = values.url ?? process.env.MAILROOM_URL ?? 'http://127.0.0.1:8080';
+  if (!/^https?:\/\//.test(url))
+    throw new CliUsageError(`--url: expected http://… or https://…, got "${url}"`);
+  return { url, apiKey: values['api-key'] ?? process.env.MAILROOM_API_KEY };
+}

@@ -3,11 +3,10 @@
  * with --wait follow it to its terminal state. Exit codes tell scripts what happened.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { HttpClient, MailroomApiError, MailroomConnectionError } from '../client/index.js';
 import type { JobSpec, JobView } from '../schemas/job.js';
 import type { WorkflowView } from '../schemas/workflow.js';
-import { CliUsageError, EXIT, err, out } from './common.js';
+import { CliUsageError, EXIT, err, out, parseFlags, serverTarget } from './common.js';
 
 export const SUBMIT_USAGE = `Usage: mailroom submit [<json> | -] [options]
 
@@ -44,28 +43,19 @@ Examples:
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 
-function options(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        'api-key': { type: 'string' },
-        file: { type: 'string', short: 'f' },
-        job: { type: 'boolean' },
-        workflow: { type: 'boolean' },
-        wait: { type: 'boolean', short: 'w' },
-        timeout: { type: 'string' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new CliUsageError((error as Error).message, SUBMIT_USAGE);
-  }
-}
+const FLAGS = {
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  file: { type: 'string', short: 'f' },
+  job: { type: 'boolean' },
+  workflow: { type: 'boolean' },
+  wait: { type: 'boolean', short: 'w' },
+  timeout: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const options = (args: string[]) => parseFlags(args, FLAGS, SUBMIT_USAGE, true);
 
 function readInput(positional: string | undefined, file: string | undefined): string {
   if (positional !== undefined && file !== undefined)
@@ -115,13 +105,11 @@ export async function submit(args: string[]): Promise<number> {
   const timeoutS = values.timeout === undefined ? 300 : Number(values.timeout);
   if (!(timeoutS > 0))
     throw new CliUsageError(`--timeout: expected seconds above 0, got "${values.timeout}"`, SUBMIT_USAGE);
-  const url = values.url ?? process.env.MAILROOM_URL ?? 'http://127.0.0.1:8080';
-  if (!/^https?:\/\//.test(url))
-    throw new CliUsageError(`--url: expected http://… or https://…, got "${url}"`);
+  const { url, apiKey } = serverTarget(values);
 
   const body = parseJson(readInput(positionals[0], values.file));
   const isWorkflow = values.workflow || (!values.job && ('steps' in body || 'definition' in body));
-  const client = new HttpClient({ url, apiKey: values['api-key'] ?? process.env.MAILROOM_API_KEY });
+  const client = new HttpClient({ url, apiKey });
   const quiet = values.quiet === true;
 
   try {

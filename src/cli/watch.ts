@@ -3,12 +3,11 @@
  * JSON lines), resuming across reconnects. Watching one job or workflow ends with it, and the exit
  * code says how it ended.
  */
-import { parseArgs } from 'node:util';
 import { HttpClient, WsClient } from '../client/index.js';
 import type { MailroomEvent } from '../schemas/events.js';
 import type { JobView } from '../schemas/job.js';
 import type { WorkflowView } from '../schemas/workflow.js';
-import { CliUsageError, EXIT, err, out } from './common.js';
+import { CliUsageError, EXIT, err, out, parseFlags, serverTarget } from './common.js';
 import { reportClientError } from './submit.js';
 
 export const WATCH_USAGE = `Usage: mailroom watch <target>... [options]
@@ -49,26 +48,17 @@ const ENDINGS: Record<string, number> = {
   workflow_cancelled: EXIT.FAILED,
 };
 
-function options(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        'api-key': { type: 'string' },
-        since: { type: 'string' },
-        workflow: { type: 'boolean' },
-        follow: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new CliUsageError((error as Error).message, WATCH_USAGE);
-  }
-}
+const FLAGS = {
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  since: { type: 'string' },
+  workflow: { type: 'boolean' },
+  follow: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const options = (args: string[]) => parseFlags(args, FLAGS, WATCH_USAGE, true);
 
 export async function watch(args: string[]): Promise<number> {
   const { values, positionals } = options(args);
@@ -80,10 +70,7 @@ export async function watch(args: string[]): Promise<number> {
   const topics = positionals.map((target) =>
     TOPIC.test(target) ? target : `${values.workflow ? 'workflow' : 'job'}:${target}`,
   );
-  const url = values.url ?? process.env.MAILROOM_URL ?? 'http://127.0.0.1:8080';
-  if (!/^https?:\/\//.test(url))
-    throw new CliUsageError(`--url: expected http://… or https://…, got "${url}"`);
-  const apiKey = values['api-key'] ?? process.env.MAILROOM_API_KEY;
+  const { url, apiKey } = serverTarget(values);
   // One job or workflow, not followed: the watch ends with it.
   const single =
     topics.length === 1 && /^(job|workflow):/.test(topics[0]!) && !values.follow ? topics[0]! : null;

@@ -5,10 +5,9 @@
  * workers (replace `simulate` with the model call); see src/client/worker-client.ts.
  */
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { type WorkerActivity, WorkerClient, type WorkerContext } from '../client/index.js';
 import type { AssignedJob } from '../schemas/ws.js';
-import { CliUsageError, EXIT, err, out } from './common.js';
+import { CliUsageError, EXIT, err, out, parseFlags, serverTarget } from './common.js';
 import { reportClientError } from './submit.js';
 
 export const WORKER_USAGE = `Usage: mailroom worker --types <t1,t2> [options]
@@ -35,29 +34,20 @@ Example:
   mailroom worker --types text-to-image,upscale --slots 4
 `;
 
-function options(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        types: { type: 'string' },
-        url: { type: 'string' },
-        'api-key': { type: 'string' },
-        name: { type: 'string' },
-        slots: { type: 'string' },
-        gpu: { type: 'string' },
-        labels: { type: 'string' },
-        'step-ms': { type: 'string' },
-        'fail-rate': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    throw new CliUsageError((error as Error).message, WORKER_USAGE);
-  }
-}
+const FLAGS = {
+  types: { type: 'string' },
+  url: { type: 'string' },
+  'api-key': { type: 'string' },
+  name: { type: 'string' },
+  slots: { type: 'string' },
+  gpu: { type: 'string' },
+  labels: { type: 'string' },
+  'step-ms': { type: 'string' },
+  'fail-rate': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const options = (args: string[]) => parseFlags(args, FLAGS, WORKER_USAGE);
 
 function number(flag: string, raw: string | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback;
@@ -81,9 +71,7 @@ export async function worker(args: string[]): Promise<number> {
   }
   const types = list(values.types);
   if (types.length === 0) throw new CliUsageError('--types is required', WORKER_USAGE);
-  const url = values.url ?? process.env.MAILROOM_URL ?? 'http://127.0.0.1:8080';
-  if (!/^https?:\/\//.test(url))
-    throw new CliUsageError(`--url: expected http://… or https://…, got "${url}"`);
+  const { url, apiKey } = serverTarget(values);
   const slots = number('slots', values.slots, 2, 1, 10_000);
   const gpu = number('gpu', values.gpu, 24, 0, 100_000);
   const stepMs = number('step-ms', values['step-ms'], 100, 0, 60_000);
@@ -93,7 +81,7 @@ export async function worker(args: string[]): Promise<number> {
   try {
     client = await WorkerClient.start({
       url,
-      apiKey: values['api-key'] ?? process.env.MAILROOM_API_KEY,
+      apiKey,
       name: values.name ?? `${hostname()}-${process.pid}`,
       types,
       capabilities: { gpu_memory_gb: gpu, labels: list(values.labels) },
