@@ -32,7 +32,9 @@ interface ActiveSubscription {
 export class ClientSession {
   private readonly subscriptions = new Set<ActiveSubscription>();
   private readonly recentSeqs = new Set<number>();
-  private readonly recentOrder: number[] = [];
+  /** The same positions in arrival order, as a ring, so the oldest is forgotten first. */
+  private readonly recentOrder = new Array<number>(RECENT_SEQS).fill(-1);
+  private recentNext = 0;
   private closed = false;
 
   constructor(
@@ -161,9 +163,10 @@ export class ClientSession {
   }
 
   private remember(seq: number): void {
+    this.recentSeqs.delete(this.recentOrder[this.recentNext]!);
+    this.recentOrder[this.recentNext] = seq;
+    this.recentNext = (this.recentNext + 1) % RECENT_SEQS;
     this.recentSeqs.add(seq);
-    this.recentOrder.push(seq);
-    if (this.recentOrder.length > RECENT_SEQS) this.recentSeqs.delete(this.recentOrder.shift()!);
   }
 
   /** Runs a request and answers `ack` (with the resource) or `error`, both carrying the request's id. */
