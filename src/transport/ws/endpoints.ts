@@ -50,7 +50,9 @@ export function mountWebSockets(uws: TemplatedApp, options: WebSocketOptions): W
   const open = new Map<WebSocket<Data>, SocketWriter>();
   const workers = new Map<WorkerSession, SocketWriter>();
   const limit = options.config.max_buffered_bytes;
-  const counts = () => ({ clients: open.size - workers.size, workers: workers.size });
+  let clients = 0;
+  // Worker sockets counted while open, even after the sweep dropped their session and before uWS closes them.
+  const counts = () => ({ clients, workers: open.size - clients });
   const metrics = options.registry ? new WebSocketMetrics(options.registry, counts) : null;
   const newWriter = (ws: WebSocket<Data>, endpoint: Endpoint): SocketWriter =>
     new SocketWriter(ws, limit, () => metrics?.closed(endpoint, 'slow_consumer'));
@@ -74,7 +76,7 @@ export function mountWebSockets(uws: TemplatedApp, options: WebSocketOptions): W
       const data = ws.getUserData();
       data.closed = true;
       open.get(ws)?.onClosed();
-      open.delete(ws);
+      if (open.delete(ws) && data.endpoint === 'client') clients--;
       const session = data.session;
       if (session instanceof WorkerSession) {
         workers.delete(session);
@@ -91,6 +93,7 @@ export function mountWebSockets(uws: TemplatedApp, options: WebSocketOptions): W
       const data = ws.getUserData();
       const writer = newWriter(ws, 'client');
       open.set(ws, writer);
+      clients++;
       data.endpoint = 'client';
       data.session = new ClientSession(options.app, writer, data.encoding, logger);
     },
@@ -136,6 +139,7 @@ export function mountWebSockets(uws: TemplatedApp, options: WebSocketOptions): W
       clearInterval(sweep);
       for (const writer of [...open.values()]) writer.close(CLOSE_GOING_AWAY, 'server shutting down');
       open.clear();
+      clients = 0;
     },
     counts,
   };
