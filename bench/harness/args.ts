@@ -17,6 +17,10 @@ export interface BenchArgs {
   connections: number | undefined;
   pipelining: number;
   payloadBytes: number;
+  /** Whether --payload-bytes was given (mixed-payload's default is 2 MiB, not 128). */
+  payloadBytesGiven: boolean;
+  /** mixed-payload: large submits per second. */
+  largeRate: number | undefined;
   /** undefined = in-memory store; 'private' = start our own redis-server; else a URL. */
   redis: string | undefined;
   compare: 'bullmq' | undefined;
@@ -42,7 +46,10 @@ Scenarios:
   e2e-ws          submit → remote worker over /ws/worker → completion event
   workflow-dag    diamond workflows (a → b, c → d) over HTTP, submit → workflow completed
   fanout          one stream of job events to many /ws subscribers
-  mixed-payload   small and large payloads together (the payload pool at work)
+  mixed-payload   small echo submits (--rate, default 300/s) with large checksum submits
+                  (--payload-bytes, default 2 MiB, at --large-rate, default 20/s): variants
+                  baseline, pool and no-pool, each on its own spawned server (no --url);
+                  small-submit p99 ÷ baseline against the ≤ 2× target
   recovery        submit at a rate, kill -9 the server mid-run, restart, count lost and duplicated jobs
 
 Load (pick one; each scenario has a default):
@@ -53,6 +60,7 @@ Load (pick one; each scenario has a default):
   --duration <d>         measured time: 10s, 500ms, 1m (a bare number is seconds)  [per scenario]
   --warmup <d>           load before measuring, not recorded                    [1s]
   --payload-bytes <n>    size of each job's input.data                          [128]
+                         (mixed-payload: of the large submits only           [2097152])
 
 Target:
   --url <url>            use a running server instead of spawning dist/src/cli.js serve
@@ -63,6 +71,7 @@ Target:
                          in the same run, and print Mailroom ÷ BullMQ ratios; implies --redis
   --bullmq-concurrency <n>  BullMQ Worker concurrency                          [256]
   --subscribers <n>      fanout: number of subscribers
+  --large-rate <n>       mixed-payload: large submits per second                [20]
 
 Output:
   --out <dir>            where the JSON and HTML reports go                     [bench-results]
@@ -141,6 +150,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     connections,
     pipelining: positiveInt(values.pipelining, '--pipelining') ?? 1,
     payloadBytes: values['payload-bytes'] === undefined ? 128 : nonNegative(values['payload-bytes']),
+    payloadBytesGiven: values['payload-bytes'] !== undefined,
+    largeRate: positiveInt(values['large-rate'], '--large-rate'),
     redis: redis ?? (compare ? PRIVATE_REDIS : undefined),
     compare: compare as 'bullmq' | undefined,
     out: values.out ?? 'bench-results',
@@ -184,6 +195,7 @@ function parse(args: string[]) {
       'no-report': { type: 'boolean' },
       'bullmq-concurrency': { type: 'string' },
       subscribers: { type: 'string' },
+      'large-rate': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

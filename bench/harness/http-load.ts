@@ -22,11 +22,14 @@ export function httpTarget(url: string, options: { connections: number; pipelini
   return { pool, close: () => pool.close() };
 }
 
-/** A request whose answer body is not needed: ok on 2xx, else "http <status>". */
+/**
+ * A request whose answer body is not needed: ok on 2xx, else "http <status>". A large body is
+ * best passed as a Buffer encoded once: undici would otherwise encode the string on every send.
+ */
 export function postSender(
   target: HttpTarget,
   path: string,
-  body: string,
+  body: string | Buffer,
   headers: Record<string, string> = {},
 ): () => Promise<Outcome> {
   const allHeaders = { 'content-type': 'application/json', ...headers };

@@ -151,6 +151,8 @@ export interface MailroomStart {
   redisPrefix?: string | undefined;
   /** 0 (default) lets the server pick and tell; recovery restarts on the port it had. */
   port?: number;
+  /** A config file for `serve --config` (mixed-payload turns the payload pool off with one). */
+  configPath?: string | undefined;
 }
 
 /** Runs the built server the way an operator does and waits for its "listening on" log line. */
@@ -170,6 +172,7 @@ export async function startMailroom(options: MailroomStart = {}): Promise<Mailro
   ];
   if (options.redisUrl) args.push('--redis-url', options.redisUrl);
   if (options.redisPrefix) args.push('--redis-prefix', options.redisPrefix);
+  if (options.configPath) args.push('--config', options.configPath);
   // The server gets the defaults, whatever this shell exports (a stray API_KEYS would fail every request).
   const { REDIS_URL, REDIS_PREFIX, API_KEYS, MAILROOM_CONFIG, PORT, HOST, LOG_LEVEL, ...env } = process.env;
   const { managed, value } = await spawnUntil(

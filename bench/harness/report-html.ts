@@ -9,7 +9,16 @@ import type { CurvePoint } from './histogram.js';
 import type { BenchReport, SystemResult } from './result.js';
 import { fmtMs, fmtPct, fmtRate, fmtRatio } from './table.js';
 
-const COLORS: Record<string, string> = { mailroom: '#1f6feb', bullmq: '#d1242f' };
+const COLORS: Record<string, string> = {
+  mailroom: '#1f6feb',
+  bullmq: '#d1242f',
+  // mixed-payload's variants: small submits in full colour, large ones lighter.
+  baseline: '#57606a',
+  pool: '#1f6feb',
+  'pool large': '#79b8ff',
+  'no-pool': '#d1242f',
+  'no-pool large': '#ff9492',
+};
 const W = 720;
 const H = 300;
 const M = { left: 64, right: 36, top: 16, bottom: 40 };

@@ -4,7 +4,11 @@
  */
 import type { CurvePoint, LatencySummary } from './histogram.js';
 
-export type SystemName = 'mailroom' | 'bullmq';
+/**
+ * Who a result row is about: `mailroom` or `bullmq`, or a scenario's own variant of Mailroom
+ * (mixed-payload: `baseline`, `pool`, `pool large`, …). Only `mailroom` and `bullmq` are compared.
+ */
+export type SystemName = string;
 
 export interface SystemResult {
   system: SystemName;

@@ -3,7 +3,7 @@
  * closed loop with the progress line and CPU meters, folded into a SystemResult.
  */
 import type { BenchArgs } from './args.js';
-import { percentileCurve, summarize } from './histogram.js';
+import { type Histogram, percentileCurve, summarize } from './histogram.js';
 import { closedLoop, openLoop, Recorder, type Send } from './load.js';
 import { Progress } from './progress.js';
 import type { SystemName, SystemResult } from './result.js';
@@ -105,9 +105,35 @@ export async function measure(options: MeasureOptions): Promise<SystemResult> {
   const usage = cpu.stop();
   const death = options.died?.();
   if (death) throw new Error(`${options.system}: ${death}`);
-  return {
+  return systemResult({
     system: options.system,
     measure: options.measure,
+    plan,
+    recorder,
+    windowMs,
+    latency,
+    curveSource,
+    ...(serviceTime ? { serviceTime, expectedIntervalMs } : {}),
+    cpu: usage,
+  });
+}
+
+function systemResult(r: {
+  system: SystemName;
+  measure: string;
+  plan: Pick<LoadPlan, 'mode' | 'rate' | 'concurrency'>;
+  recorder: Recorder;
+  windowMs: number;
+  latency: ReturnType<typeof summarize>;
+  curveSource: Histogram;
+  serviceTime?: ReturnType<typeof summarize>;
+  expectedIntervalMs?: number | undefined;
+  cpu: { generator: number; server?: number | undefined; redis?: number | undefined };
+}): SystemResult {
+  const { plan, recorder, windowMs } = r;
+  return {
+    system: r.system,
+    measure: r.measure,
     mode: plan.mode,
     ...(plan.mode === 'open' ? { rate: plan.rate } : { concurrency: plan.concurrency }),
     ok: recorder.ok,
@@ -115,15 +141,87 @@ export async function measure(options: MeasureOptions): Promise<SystemResult> {
     errorKinds: Object.fromEntries(recorder.errorKinds),
     throughput: Math.round((recorder.ok * 1000) / windowMs),
     windowMs: Math.round(windowMs),
-    latency,
-    ...(serviceTime ? { serviceTime, expectedIntervalMs } : {}),
-    curve: percentileCurve(curveSource),
+    latency: r.latency,
+    ...(r.serviceTime ? { serviceTime: r.serviceTime, expectedIntervalMs: r.expectedIntervalMs } : {}),
+    curve: percentileCurve(r.curveSource),
     // Answers that straggle in after the window would draw a last, mostly empty bucket.
     timeline: {
       bucketMs: recorder.bucketMs,
       counts: recorder.timeline.slice(0, Math.max(1, Math.floor(windowMs / recorder.bucketMs))),
     },
-    cpu: { generator: usage.generator, server: usage.server, redis: usage.redis },
+    cpu: { generator: r.cpu.generator, server: r.cpu.server, redis: r.cpu.redis },
     extra: {},
   };
+}
+
+/** One of several open loops run side by side (mixed-payload: small and large submits). */
+export interface OpenLoad {
+  system: SystemName;
+  measure: string;
+  rate: number;
+  send: Send;
+}
+
+export interface MeasureOpenLoopsOptions {
+  loads: OpenLoad[];
+  durationMs: number;
+  warmupMs: number;
+  quiet: boolean;
+  pids: { server?: number | undefined; redis?: number | undefined };
+  died?: () => string | undefined;
+  /** Runs between the warm-up and the measured window. */
+  afterWarmup?: () => void;
+}
+
+/**
+ * Runs open loops at the same time, each on its own schedule and recorder (latency from each
+ * request's intended send time), after a warm-up of all of them together: one SystemResult per
+ * load. The CPU columns are the whole run's, the same on every row. The progress line follows
+ * the first load.
+ */
+export async function measureOpenLoops(options: MeasureOpenLoopsOptions): Promise<SystemResult[]> {
+  const { loads, durationMs, warmupMs } = options;
+  if (warmupMs > 0) {
+    await Promise.all(
+      loads.map((l) =>
+        openLoop({
+          rate: l.rate,
+          durationMs: warmupMs,
+          send: l.send,
+          recorder: new Recorder(performance.now()),
+        }),
+      ),
+    );
+  }
+  options.afterWarmup?.();
+  const start = performance.now();
+  const recorders = loads.map(() => new Recorder(start));
+  const progress = new Progress(loads[0]?.system ?? '', recorders[0]!, durationMs, options.quiet);
+  const cpu = new CpuMeter(options.pids);
+  progress.start();
+  let windows: number[];
+  try {
+    windows = (
+      await Promise.all(
+        loads.map((l, i) => openLoop({ rate: l.rate, durationMs, send: l.send, recorder: recorders[i]! })),
+      )
+    ).map((r) => r.windowMs);
+  } finally {
+    progress.stop();
+  }
+  const usage = cpu.stop();
+  const death = options.died?.();
+  if (death) throw new Error(`${loads[0]?.system}: ${death}`);
+  return loads.map((l, i) =>
+    systemResult({
+      system: l.system,
+      measure: l.measure,
+      plan: { mode: 'open', rate: l.rate, concurrency: 0 },
+      recorder: recorders[i]!,
+      windowMs: windows[i]!,
+      latency: summarize(recorders[i]!.histogram),
+      curveSource: recorders[i]!.histogram,
+      cpu: usage,
+    }),
+  );
 }

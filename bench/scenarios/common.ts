@@ -73,7 +73,11 @@ export interface MailroomTarget {
   stop(): Promise<void>;
 }
 
-export async function mailroomTarget(args: BenchArgs, redis: RunRedis | undefined): Promise<MailroomTarget> {
+export async function mailroomTarget(
+  args: BenchArgs,
+  redis: RunRedis | undefined,
+  options: { configPath?: string } = {},
+): Promise<MailroomTarget> {
   if (args.url)
     return {
       url: args.url.replace(/\/+$/, ''),
@@ -86,6 +90,7 @@ export async function mailroomTarget(args: BenchArgs, redis: RunRedis | undefine
   const server = await startMailroom({
     redisUrl: redis?.url,
     redisPrefix: prefix === undefined ? undefined : `${prefix}:`,
+    configPath: options.configPath,
   });
   let exit: string | undefined;
   void server.exited.then(({ code, signal }) => {
