@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { type JobStatus, TERMINAL_JOB_STATUSES } from '../../src/schemas/job.js';
 import type { BenchArgs } from '../harness/args.js';
 import {
   type MailroomProcess,
@@ -131,6 +132,31 @@ export function echoBody(payloadBytes: number): string {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** How long a scenario waits after its window for the jobs it submitted to finish. */
+export const DRAIN_TIMEOUT_MS = 20_000;
+
+/** Jobs not yet in a terminal status, from the counts of `GET /api/v1/stats`. */
+export function unfinishedJobs(byStatus: Readonly<Record<string, number>>): number {
+  let count = 0;
+  for (const status in byStatus) {
+    if (!TERMINAL_JOB_STATUSES.has(status as JobStatus)) count += byStatus[status] ?? 0;
+  }
+  return count;
+}
+
+/** Records on a result how many jobs completed and how long the drain after the window took. */
+export function withCompletion(
+  result: SystemResult,
+  completed: number,
+  drain: { ms: number; drained: boolean; left: number },
+): SystemResult {
+  result.extra.completed = completed;
+  result.extra.drain_ms = Math.round(drain.ms);
+  if (!drain.drained) result.extra.unfinished_after_drain = drain.left;
+  result.extra.completed_per_s = Math.round((completed * 1000) / (result.windowMs + drain.ms));
+  return result;
 }
 
 /**

@@ -14,14 +14,13 @@ import { httpTarget, requestJson } from '../harness/http-load.js';
 import type { Outcome } from '../harness/load.js';
 import { startMailroom } from '../harness/processes.js';
 import { loadPlan, measure } from '../harness/run.js';
-import { deleteRedisKeys, runRedis, type Scenario, sleep, waitForDrain } from './common.js';
+import { deleteRedisKeys, runRedis, type Scenario, sleep, unfinishedJobs, waitForDrain } from './common.js';
 import { describePlan, settings } from './submit-http.js';
 
 const DEFAULTS = { durationMs: 10_000, connections: 32 };
 const DEFAULT_RATE = 300;
 const KILL_AT = 0.4;
 const SETTLE_TIMEOUT_MS = 30_000;
-const UNFINISHED_JOB = ['waiting', 'delayed', 'pending', 'running'];
 
 /** The store's encoding of event-log entries (plain msgpack). */
 const packr = new Packr({ useRecords: false, moreTypes: false });
@@ -90,10 +89,7 @@ export const recovery: Scenario = {
       const stats = async () =>
         (await requestJson<{ jobs: { by_status: Record<string, number> } }>(live, 'GET', '/api/v1/stats'))
           .jobs.by_status;
-      const settle = await waitForDrain(async () => {
-        const s = await stats();
-        return UNFINISHED_JOB.reduce((n, k) => n + (s[k] ?? 0), 0);
-      }, SETTLE_TIMEOUT_MS);
+      const settle = await waitForDrain(async () => unfinishedJobs(await stats()), SETTLE_TIMEOUT_MS);
       const check = await verify(live, acked);
       const events = await completionsInLog(redis.url, `${prefix}:events`);
       let duplicated = 0;

@@ -12,18 +12,19 @@ import { loadPlan, measure } from '../harness/run.js';
 import { startBullmqPeer } from '../peers/bullmq.js';
 import {
   authHeaders,
+  DRAIN_TIMEOUT_MS,
   echoBody,
   mailroomTarget,
   type RunRedis,
   runRedis,
   type Scenario,
   type ScenarioContext,
+  unfinishedJobs,
   waitForDrain,
+  withCompletion,
 } from './common.js';
 
 const DEFAULTS = { durationMs: 10_000, connections: 64 };
-const DRAIN_TIMEOUT_MS = 20_000;
-const UNFINISHED_JOB = ['waiting', 'delayed', 'pending', 'running'];
 
 interface StatsBody {
   jobs: { by_status: Record<string, number> };
@@ -41,10 +42,7 @@ async function runMailroom(
   const headers = authHeaders(args);
   const stats = async () =>
     (await requestJson<StatsBody>(http, 'GET', '/api/v1/stats', undefined, headers)).jobs.by_status;
-  const unfinished = async () => {
-    const s = await stats();
-    return UNFINISHED_JOB.reduce((n, k) => n + (s[k] ?? 0), 0);
-  };
+  const unfinished = async () => unfinishedJobs(await stats());
   try {
     ctx.log(`mailroom: ${target.url} (${redis ? 'Redis store' : 'in-memory store'}), ${describePlan(plan)}`);
     let completedBefore = 0;
@@ -103,18 +101,6 @@ async function runBullmq(ctx: ScenarioContext, redis: RunRedis, body: string): P
     await http.close();
     await peer.close();
   }
-}
-
-function withCompletion(
-  result: SystemResult,
-  completed: number,
-  drain: { ms: number; drained: boolean; left: number },
-): SystemResult {
-  result.extra.completed = completed;
-  result.extra.drain_ms = Math.round(drain.ms);
-  if (!drain.drained) result.extra.unfinished_after_drain = drain.left;
-  result.extra.completed_per_s = Math.round((completed * 1000) / (result.windowMs + drain.ms));
-  return result;
 }
 
 export function describePlan(plan: ReturnType<typeof loadPlan>): string {

@@ -13,31 +13,20 @@ import { startBullmqPeer } from '../peers/bullmq.js';
 import { openNativeBullmq } from '../peers/bullmq-native.js';
 import {
   authHeaders,
+  DRAIN_TIMEOUT_MS,
   mailroomTarget,
   type RunRedis,
   runRedis,
   type Scenario,
   type ScenarioContext,
+  unfinishedJobs,
   waitForDrain,
+  withCompletion,
 } from './common.js';
 import { describePlan, settings } from './submit-http.js';
 import { closeAll, openWsClients } from './ws-common.js';
 
 const DEFAULTS = { durationMs: 10_000, connections: 64 };
-const DRAIN_TIMEOUT_MS = 20_000;
-const UNFINISHED_JOB = ['waiting', 'delayed', 'pending', 'running'];
-
-function finish(
-  result: SystemResult,
-  completed: number,
-  drain: { ms: number; drained: boolean; left: number },
-) {
-  result.extra.completed = completed;
-  result.extra.drain_ms = Math.round(drain.ms);
-  if (!drain.drained) result.extra.unfinished_after_drain = drain.left;
-  result.extra.completed_per_s = Math.round((completed * 1000) / (result.windowMs + drain.ms));
-  return result;
-}
 
 async function runMailroom(
   ctx: ScenarioContext,
@@ -65,10 +54,7 @@ async function runMailroom(
         headers,
       )
     ).jobs.by_status;
-  const unfinished = async () => {
-    const s = await stats();
-    return UNFINISHED_JOB.reduce((n, k) => n + (s[k] ?? 0), 0);
-  };
+  const unfinished = async () => unfinishedJobs(await stats());
   const job = { type: 'echo', input };
   try {
     ctx.log(
@@ -92,7 +78,7 @@ async function runMailroom(
       },
     });
     const drain = await waitForDrain(unfinished, DRAIN_TIMEOUT_MS);
-    return finish(result, ((await stats()).completed ?? 0) - before, drain);
+    return withCompletion(result, ((await stats()).completed ?? 0) - before, drain);
   } finally {
     closeAll(clients);
     await http.close();
@@ -130,7 +116,7 @@ async function runBullmq(ctx: ScenarioContext, redis: RunRedis, input: unknown):
       },
     });
     const drain = await waitForDrain(unfinished, DRAIN_TIMEOUT_MS);
-    return finish(result, ((await peer.counts()).completed ?? 0) - before, drain);
+    return withCompletion(result, ((await peer.counts()).completed ?? 0) - before, drain);
   } finally {
     await native.close();
     await peer.close();
