@@ -67,6 +67,15 @@ describe('WebSocket garbage', () => {
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
 
+    // Nested past the body limit: refused like an HTTP body, not walked until the stack overflows.
+    const nested = await Conversation.open(wsUrl(server.base, '/ws'));
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    nested.sendRaw(`{"op":"submit_job","id":"deep","job":{"type":"echo","input":${deep}}}`);
+    const refused = await nested.next();
+    expect(refused).toMatchObject({ op: 'error', error: { code: 'VALIDATION_FAILED' } });
+    expect(await nested.request({ op: 'ping', id: 'after' })).toEqual({ op: 'pong', id: 'after' });
+    nested.close();
+
     // Past the frame limit: uWS drops that one socket (without a close frame: 1006), nothing else.
     const big = await Conversation.open(wsUrl(server.base, '/ws'));
     big.sendRaw('x'.repeat(100 * 1024));

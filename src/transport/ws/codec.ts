@@ -3,22 +3,26 @@
  * the `mailroom.msgpack` subprotocol. Event frames are encoded once per event and encoding, however
  * many sockets receive them (fan-out), since the frame depends only on the event and its cursor.
  */
-import { Packr, Unpackr } from 'msgpackr';
+import { Packr } from 'msgpackr';
 import type { z } from 'zod';
 import { parse } from '../../app/validation.js';
 import { MailroomError, toMailroomError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { MailroomEvent } from '../../schemas/events.js';
 import type { WireError } from '../../schemas/ws.js';
+import { decodeBody } from '../http/body.js';
 
 export const MSGPACK_PROTOCOL = 'mailroom.msgpack';
 
 export type Encoding = 'json' | 'msgpack';
+
+/** The content types that make the body decoder read a frame as JSON or as MessagePack. */
+const JSON_TYPE = 'application/json';
+const MSGPACK_TYPE = 'application/msgpack';
 export type Frame = string | Buffer;
 
 // Standard MessagePack any client library reads (no msgpackr records), as the HTTP API sends.
 const packr = new Packr({ useRecords: false });
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 export function encodeFrame(frame: unknown, encoding: Encoding): Frame {
   // pack() returns a view of msgpackr's reused buffer: copy it, since uWS may queue the frame.
@@ -59,25 +63,28 @@ export function decodeFrame<T extends z.ZodType>(
   encoding: Encoding,
 ): z.infer<T> {
   let raw: unknown;
-  if (isBinary) {
-    if (encoding !== 'msgpack') {
+  if (isBinary && encoding !== 'msgpack') {
+    throw new MailroomError(
+      'INVALID_FRAME',
+      `binary frames are MessagePack and need the "${MSGPACK_PROTOCOL}" subprotocol; send JSON as text`,
+    );
+  }
+  try {
+    // The HTTP body decoder, with its nesting limit: a deeply nested frame is refused before
+    // anything recursive (validation, templates, views) can overflow the stack on it. It copies
+    // what it keeps, so nothing refers to uWS's message memory after this callback.
+    raw = decodeBody(new Uint8Array(message), isBinary ? MSGPACK_TYPE : JSON_TYPE);
+  } catch (error) {
+    if (
+      error instanceof MailroomError &&
+      (error.code === 'INVALID_JSON' || error.code === 'INVALID_MSGPACK')
+    ) {
       throw new MailroomError(
         'INVALID_FRAME',
-        `binary frames are MessagePack and need the "${MSGPACK_PROTOCOL}" subprotocol; send JSON as text`,
+        isBinary ? 'the binary frame is not valid MessagePack' : 'the text frame is not valid JSON',
       );
     }
-    try {
-      // Decoding copies what it keeps; uWS reuses the message memory after the callback.
-      raw = unpackr.unpack(new Uint8Array(message));
-    } catch {
-      throw new MailroomError('INVALID_FRAME', 'the binary frame is not valid MessagePack');
-    }
-  } else {
-    try {
-      raw = JSON.parse(Buffer.from(message).toString('utf8'));
-    } catch {
-      throw new MailroomError('INVALID_FRAME', 'the text frame is not valid JSON');
-    }
+    throw error;
   }
   const op = raw !== null && typeof raw === 'object' ? (raw as { op?: unknown }).op : undefined;
   if (typeof op !== 'string' || !ops.has(op)) {
