@@ -18,7 +18,10 @@ export type DispatcherMsg =
       enqueuedAt: number;
       needs: NeededResources;
     }
-  | { type: 'lease_accepted'; assignment: Assignment }
+  /** The job took the lease: start executing now, before the job's `running` write is durable. */
+  | { type: 'lease_start'; assignment: Assignment }
+  /** The job's `running` state is durable: the lease is no longer at risk of expiring. */
+  | { type: 'lease_accepted'; jobId: string; lease: string }
   | { type: 'lease_refused'; jobId: string; lease: string }
   | { type: 'execution_ended'; jobId: string; jobType: string; lease: string; workerId: string | null }
   | { type: 'cancel_execution'; jobId: string; lease: string; reason: string }

@@ -48,7 +48,10 @@ interface Lease {
   token: string;
   entry: QueueEntry;
   workerId: string;
+  /** The job's `running` state is durable. */
   accepted: boolean;
+  /** Handed to the executor (which happens before `accepted`). */
+  started: boolean;
   issuedAt: number;
 }
 
@@ -131,27 +134,30 @@ export function createDispatcherLogic(options: DispatcherOptions) {
       case 'enqueue':
         queueFor(state, msg.jobType).push(msg.jobId, msg.priority, msg.enqueuedAt, msg.needs);
         break;
-      case 'lease_accepted': {
+      case 'lease_start': {
         const lease = state.leases.get(msg.assignment.lease);
-        if (!lease) {
-          // Given up meanwhile (not accepted within leaseAckTimeoutMs, entry requeued): the job is
-          // running on a lease nobody executes. Without this it stayed `running` forever.
+        const worker = lease ? state.workers.get(lease.workerId) : undefined;
+        if (!lease || !worker) {
+          // Given up meanwhile (not accepted within leaseAckTimeoutMs, entry requeued) or the worker
+          // left: the job is running on a lease nobody executes. Without this it stayed `running`.
           ctx.tell(jobRef(msg.assignment.jobId), {
             type: 'lease_lost',
             lease: msg.assignment.lease,
           } satisfies JobMsg);
+          break;
+        }
+        lease.started = true;
+        worker.executor.start(msg.assignment, options.sink);
+        return state;
+      }
+      case 'lease_accepted': {
+        const lease = state.leases.get(msg.lease);
+        if (!lease) {
+          // Expired before the job's write landed: the job must not stay `running` on it.
+          ctx.tell(jobRef(msg.jobId), { type: 'lease_lost', lease: msg.lease } satisfies JobMsg);
           break;
         }
         lease.accepted = true;
-        const worker = state.workers.get(lease.workerId);
-        if (!worker) {
-          ctx.tell(jobRef(msg.assignment.jobId), {
-            type: 'lease_lost',
-            lease: msg.assignment.lease,
-          } satisfies JobMsg);
-          break;
-        }
-        worker.executor.start(msg.assignment, options.sink);
         return state;
       }
       case 'lease_refused':
@@ -244,7 +250,14 @@ export function createDispatcherLogic(options: DispatcherOptions) {
     const token = newLease();
     worker.running++;
     state.running.set(entry.jobType, (state.running.get(entry.jobType) ?? 0) + 1);
-    const lease: Lease = { token, entry, workerId: worker.id, accepted: false, issuedAt: ctx.now };
+    const lease: Lease = {
+      token,
+      entry,
+      workerId: worker.id,
+      accepted: false,
+      started: false,
+      issuedAt: ctx.now,
+    };
     state.leases.set(token, lease);
     state.unaccepted.push(lease);
     ctx.tell(jobRef(entry.jobId), { type: 'lease', lease: token, workerId: worker.id } satisfies JobMsg);
@@ -276,6 +289,14 @@ export function createDispatcherLogic(options: DispatcherOptions) {
       const lease = oldestUnaccepted(state);
       if (!lease || now - lease.issuedAt < leaseAckTimeoutMs) return;
       state.unaccepted.shift();
+      if (lease.started) {
+        // Started, but the job never durably took it (its write failed): stop that execution.
+        const worker = state.workers.get(lease.workerId);
+        worker?.executor.cancel(
+          { jobId: lease.entry.jobId, lease: lease.token, workerId: worker.id },
+          'lease expired',
+        );
+      }
       endLease(state, lease.token);
       const entry = lease.entry;
       queueFor(state, entry.jobType).push(entry.jobId, entry.priority, entry.enqueuedAt, entry.needs);

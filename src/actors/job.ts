@@ -230,8 +230,12 @@ function lease(job: JobState, token: string, workerId: string, ctx: Ctx): JobSta
     progress: 0,
     startedAt: ctx.now,
   };
-  ctx.tell(DISPATCHER, {
-    type: 'lease_accepted',
+  // Execution starts now rather than after the `running` write: delivery is at-least-once anyway,
+  // and a job that finishes quickly then has its start and its end in one write. Should that write
+  // fail, the state falls back to `pending` and the gated `lease_accepted` never comes, so the
+  // dispatcher's ack timeout cancels the execution and requeues the job.
+  ctx.tellNow(DISPATCHER, {
+    type: 'lease_start',
     assignment: {
       jobId: job.id,
       type: job.type,
@@ -243,6 +247,7 @@ function lease(job: JobState, token: string, workerId: string, ctx: Ctx): JobSta
       workerId,
     },
   } satisfies DispatcherMsg);
+  ctx.tell(DISPATCHER, { type: 'lease_accepted', jobId: job.id, lease: token } satisfies DispatcherMsg);
   if (job.workflowId !== null) {
     ctx.tell(workflowRef(job.workflowId), {
       type: 'step_started',

@@ -24,6 +24,13 @@ export interface ActorContext<M> {
   /** Fire-and-forget message, sent once this turn's state is durable. */
   tell(to: ActorRef, msg: unknown): void;
   /**
+   * Fire-and-forget message sent at once, before this turn's state is durable. Only for work that
+   * is at-least-once anyway and whose receiver copes with this turn being rolled back (a failed
+   * write reverts the state, not this message): starting an execution without waiting for the
+   * `running` write lets a fast job's start and end share one write.
+   */
+  tellNow(to: ActorRef, msg: unknown): void;
+  /**
    * A message that must not be lost: kept in this actor's snapshot (outbox) until the receiver
    * confirms it durably handled it; redelivered after crashes; the receiver drops duplicates.
    */

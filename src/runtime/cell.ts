@@ -248,6 +248,7 @@ export class ActorCell implements Runnable {
       this.changed();
     }
     if (ctx.effects !== null) this.queueEffects(ctx.effects);
+    if (ctx.immediate !== null) for (const item of ctx.immediate) this.host.perform(this, item);
   }
 
   private changed(): void {

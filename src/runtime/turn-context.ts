@@ -27,6 +27,8 @@ export function parseRefKey(key: string): ActorRef {
 
 export class TurnContext<M> implements ActorContext<M> {
   effects: Effect[] | null = null;
+  /** Tells that do not wait for durability (tellNow), performed as soon as the turn is applied. */
+  immediate: Effect[] | null = null;
   /** Drafts: null while untouched, so an unchanged turn allocates nothing. */
   timers: Record<string, TimerEntry> | null = null;
   outbox: OutboxEntry[] | null = null;
@@ -59,6 +61,11 @@ export class TurnContext<M> implements ActorContext<M> {
 
   tell(to: ActorRef, msg: unknown): void {
     this.push(effect(EFFECT_TELL, to, msg));
+  }
+
+  tellNow(to: ActorRef, msg: unknown): void {
+    this.immediate ??= [];
+    this.immediate.push(effect(EFFECT_TELL, to, msg));
   }
 
   tellReliably(to: ActorRef, msg: unknown): void {

@@ -4,6 +4,8 @@
  * counters after jobs leave by every route.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { JobState } from '../../src/actors/job.js';
+import type { CommitEntry } from '../../src/runtime/store/snapshot-store.js';
 import { ControlledStore, settle as rounds } from '../unit/helpers.js';
 import { FakeWorker } from './support/fake-worker.js';
 import { configWith, type Harness, rejection, startApp } from './support/job-harness.js';
@@ -79,5 +81,58 @@ describe('lease hand-off', () => {
     await h.settle();
     expect(await h.app.getJob(job.id)).toMatchObject({ status: 'completed', output: 'done', attempts: 1 });
     expect(worker.assigns).toHaveLength(1);
+  });
+});
+
+describe('execution started before the running write', () => {
+  const runningWrite = (entry: CommitEntry) =>
+    entry.kind === 'job' && (entry.record?.state as JobState | null)?.status === 'running';
+
+  it('writes a fast job once when queued and once when done: its start and its end share a write', async () => {
+    const store = new ControlledStore();
+    h = await startApp({ store });
+    const { job } = await h.app.submitJob({ type: 'echo', input: 'quick' });
+    await h.settle();
+    const writes = store.commits.flat().filter((entry) => entry.kind === 'job' && entry.id === job.id);
+    expect(writes.map((entry) => (entry.record?.state as JobState | undefined)?.status)).toEqual([
+      'pending',
+      'completed',
+    ]);
+    // Both transitions are still published, each once, in order, from the durable log.
+    expect(h.events.forJob(job.id).map((event) => event.type)).toEqual([
+      'job_submitted',
+      'job_started',
+      'job_completed',
+    ]);
+  });
+
+  it('cancels the execution and requeues the job when its running write fails', async () => {
+    const store = new ControlledStore();
+    h = await startApp({ store });
+    const first = FakeWorker.connect(h.app, { types: ['text-to-image'], gpuMemoryGb: 8, slots: 1 });
+    await h.settle();
+    store.failCommits(runningWrite);
+    const { job } = await h.app.submitJob({ type: 'text-to-image', input: { prompt: 'x' } });
+    await h.settle();
+    // The worker got the job before the write that failed; the job itself is back to pending.
+    expect(first.assigns.map((a) => a.jobId)).toEqual([job.id]);
+    expect((await h.app.getJob(job.id)).status).toBe('pending');
+    expect(h.events.ofType('job_started')).toHaveLength(0);
+
+    // A report on the reverted lease changes nothing.
+    first.complete(job.id, 'from the reverted attempt');
+    await h.settle();
+    expect((await h.app.getJob(job.id)).status).toBe('pending');
+
+    // After the ack timeout the lease is given up, the worker told to stop, the job leased again.
+    await h.settle(30_000);
+    expect(first.cancels.map((c) => c.lease)).toEqual([first.assigns[0]!.lease]);
+    expect(first.assigns.map((a) => a.jobId)).toEqual([job.id, job.id]);
+    first.complete(first.assigns[1]!, 'second');
+    await h.settle();
+    expect(await h.app.getJob(job.id)).toMatchObject({ status: 'completed', output: 'second', attempts: 1 });
+    expect(h.events.ofType('job_started')).toHaveLength(1);
+    expect(h.events.ofType('job_completed')).toHaveLength(1);
+    expect((await h.app.stats()).queue.running['text-to-image'] ?? 0).toBe(0);
   });
 });
