@@ -309,6 +309,8 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
         case 'step_started': {
           const step = wf.steps[msg.step];
           if (!step || isTerminalJobStatus(step.status) || TERMINAL.has(wf.status)) return wf;
+          // Informational (step_finished brings attempts and start time again): no write of its own.
+          ctx.deferWrite();
           return {
             ...wf,
             steps: replaceStep(wf.steps, step.index, {

@@ -66,6 +66,8 @@ export interface ActorSystem {
   idle(): Promise<void>;
   /** Passivates idle actors now instead of waiting for the next sweep. */
   sweep(): void;
+  /** Writes every actor's deferred changes now instead of with its next write (shutdown does too). */
+  writeDeferred(): void;
   isResident(ref: ActorRef): boolean;
   stats(): SystemStats;
   readonly store: SnapshotStore;

@@ -45,6 +45,13 @@ export interface ActorContext<M> {
   setTimer(name: string, at: number, msg: M): void;
   cancelTimer(name: string): void;
   hasTimer(name: string): boolean;
+  /**
+   * This turn's change need not be durable on its own: it rides on the actor's next write (or is
+   * written before the actor passivates), and a crash may lose it. Only for state that is
+   * informational or rebuilt by later messages. Ignored when the turn emits, replies, sends, sets
+   * timers or handles a reliable message: those always wait for their own write.
+   */
+  deferWrite(): void;
   /** Removes the actor's snapshot and index entries after this turn (e.g. retention expiry). */
   remove(): void;
 }

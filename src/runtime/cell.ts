@@ -53,6 +53,12 @@ export class ActorCell implements Runnable {
   /** Index tags and timers a failed (possibly applied) write may have filed. */
   private maybeWritten: Filed | null = null;
   private restartRequested = false;
+  /**
+   * `rec` holds changes that wait for the next write instead of forcing one (deferred turns,
+   * confirmed outbox entries). Losing them in a crash costs a redelivery the receiver drops, or a
+   * detail later messages restore; they are written before the actor leaves memory.
+   */
+  private unwritten = false;
   lastActive = 0;
   lruPrev: ActorCell | null = null;
   lruNext: ActorCell | null = null;
@@ -88,8 +94,15 @@ export class ActorCell implements Runnable {
       !this.isDirty &&
       !this.isCommitting &&
       this.pending === null &&
+      !this.unwritten &&
       (this.mailbox === null || this.mailbox.size === 0)
     );
+  }
+
+  /** Writes changes that were waiting for a write of their own (before passivation or shutdown). */
+  writeUnwritten(): void {
+    if (!this.unwritten || this.phase !== PHASE_READY || this.isDirty) return;
+    this.changed();
   }
 
   /** Installs the loaded record (or the initial state) and starts serving the mailbox. */
@@ -224,6 +237,19 @@ export class ActorCell implements Runnable {
       this.changed();
       this.removedAtVersion = this.version;
     } else if (
+      ctx.deferred &&
+      ctx.effects === null &&
+      ctx.immediate === null &&
+      ctx.timers === null &&
+      ctx.outbox === null &&
+      inSeq === rec.inSeq
+    ) {
+      if (state !== rec.state) {
+        this.rec = { ...rec, state };
+        this.deferChange();
+      }
+      return;
+    } else if (
       state !== rec.state ||
       ctx.timers !== null ||
       ctx.outbox !== null ||
@@ -257,6 +283,10 @@ export class ActorCell implements Runnable {
     this.host.markDirty(this);
   }
 
+  private deferChange(): void {
+    if (!this.logic.ephemeral) this.unwritten = true;
+  }
+
   /** Runs effects now when nothing is waiting to be durable, else holds them for the commit. */
   private queueEffects(effects: Effect[]): void {
     if (this.logic.ephemeral || (this.version === this.durableVersion && this.pending === null)) {
@@ -274,7 +304,9 @@ export class ActorCell implements Runnable {
     const next = withConfirmed(this.rec, receiverKey, seq);
     if (!next) return;
     this.rec = next;
-    this.changed();
+    // Not worth a write of its own: until the next one, a crash only means a redelivery that the
+    // receiver recognizes as a duplicate and confirms again.
+    this.deferChange();
   }
 
   private redeliver(): void {
@@ -375,6 +407,7 @@ export class ActorCell implements Runnable {
     this.rec = this.durable ?? initialRecord(this.logic.initial(this.id));
     this.version = this.durableVersion;
     this.removing = false;
+    this.unwritten = false;
   }
 
   private dropPending(which: (item: Effect) => boolean, error: MailroomError): void {
@@ -391,6 +424,8 @@ export class ActorCell implements Runnable {
   beginCommit(): CommitEntry | null {
     if (this.phase === PHASE_STOPPED || this.phase === PHASE_LOADING || !this.isDirty) return null;
     this.committingVersion = this.version;
+    // This write carries whatever was waiting; should it fail, `rec` reverts to the durable record.
+    this.unwritten = false;
     const events = this.collectEvents();
     // Nothing happened since remove() and nothing is left to deliver: delete the snapshot. Otherwise
     // the fresh actor's record replaces the old one, and the diff drops the old index entries.

@@ -204,13 +204,21 @@ class System implements ActorSystem, CellHost {
     for (const [kind, list] of this.idleLists) {
       const cells = this.cells.get(kind)!;
       list.sweep(now, (cell) => {
-        if (!cell.canPassivate) return false;
+        if (!cell.canPassivate) {
+          // Deferred changes are written first; the cell leaves memory on a later sweep.
+          cell.writeUnwritten();
+          return false;
+        }
         list.remove(cell);
         cells.delete(cell.id);
         this.resident--;
         return true;
       });
     }
+  }
+
+  writeDeferred(): void {
+    for (const cells of this.cells.values()) for (const cell of cells.values()) cell.writeUnwritten();
   }
 
   isResident(ref: ActorRef): boolean {
@@ -234,6 +242,7 @@ class System implements ActorSystem, CellHost {
     this.stopping = true;
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
     this.timers.stop();
+    this.writeDeferred();
     const timeoutMs = options?.timeoutMs ?? 5_000;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([

@@ -37,6 +37,8 @@ export class TurnContext<M> implements ActorContext<M> {
   removeRequested = false;
   /** An event was emitted: the turn must be written even if the state did not change. */
   emitted = false;
+  /** deferWrite() was called. */
+  deferred = false;
 
   constructor(
     private readonly kind: string,
@@ -116,6 +118,10 @@ export class TurnContext<M> implements ActorContext<M> {
   hasTimer(name: string): boolean {
     const timers = this.timers ?? this.rec.timers;
     return timers !== null && Object.hasOwn(timers, name);
+  }
+
+  deferWrite(): void {
+    this.deferred = true;
   }
 
   remove(): void {

@@ -16,6 +16,7 @@ type CounterMsg =
   | { type: 'inc'; by?: number }
   | { type: 'get' }
   | { type: 'silent-inc' }
+  | { type: 'deferred-inc'; emit?: boolean }
   | { type: 'same' }
   | { type: 'inc-and-notify'; to: ActorRef }
   | { type: 'now' };
@@ -32,6 +33,10 @@ const counter = defineActor<Counter, CounterMsg>({
         ctx.reply(state.count + (msg.by ?? 1));
         return { count: state.count + (msg.by ?? 1) };
       case 'silent-inc':
+        return { count: state.count + 1 };
+      case 'deferred-inc':
+        ctx.deferWrite();
+        if (msg.emit) ctx.emit({ type: 'incremented', count: state.count + 1 });
         return { count: state.count + 1 };
       case 'get':
         ctx.reply(state.count);
@@ -343,6 +348,54 @@ describe('effects wait for durability', () => {
     await expect(system.count('counter', 'live')).resolves.toBe(1);
     await expect(system.list('counter', 'live', { limit: 10 })).resolves.toEqual({ ids: ['c1'], next: null });
     expect((await store.load('counter', 'c1'))?.tags).toEqual(['live']);
+  });
+});
+
+describe('deferred writes', () => {
+  it('a deferred turn writes nothing itself; the next write, or writeDeferred, carries it', async () => {
+    const store = new ControlledStore();
+    const { system } = start({ store });
+    const c = system.ref('counter', 'c1');
+    await system.ask(c, { type: 'inc' });
+    const commitsBefore = store.commits.length;
+    system.tell(c, { type: 'deferred-inc' });
+    await expect(system.ask(c, { type: 'get' })).resolves.toBe(2);
+    expect(store.commits.length).toBe(commitsBefore);
+    expect((await store.inner.load('counter', 'c1'))?.state).toEqual({ count: 1 });
+
+    await system.ask(c, { type: 'inc' });
+    expect((await store.inner.load('counter', 'c1'))?.state).toEqual({ count: 3 });
+    system.tell(c, { type: 'deferred-inc' });
+    await system.idle();
+    system.writeDeferred();
+    await system.idle();
+    expect((await store.inner.load('counter', 'c1'))?.state).toEqual({ count: 4 });
+  });
+
+  it('a deferred turn that emits is written like any other, before its event goes out', async () => {
+    const store = new ControlledStore();
+    const { system } = start({ store });
+    const events: SourcedEvent[] = [];
+    system.onEvent((event) => events.push(event));
+    store.hold();
+    system.tell(system.ref('counter', 'c1'), { type: 'deferred-inc', emit: true });
+    await settle(10);
+    expect(events).toEqual([]);
+    store.release();
+    await system.idle();
+    expect(events).toHaveLength(1);
+    expect((await store.inner.load('counter', 'c1'))?.state).toEqual({ count: 1 });
+  });
+
+  it('a deferred change is lost with a failed write of the actor, as a crash would lose it', async () => {
+    const store = new ControlledStore();
+    const { system } = start({ store });
+    const c = system.ref('counter', 'c1');
+    await system.ask(c, { type: 'inc' });
+    system.tell(c, { type: 'deferred-inc' });
+    store.failCommits((entry) => entry.kind === 'counter');
+    await expect(system.ask(c, { type: 'inc' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await expect(system.ask(c, { type: 'get' })).resolves.toBe(1);
   });
 });
 

@@ -70,11 +70,13 @@ async function advance(system: ActorSystem, clock: SimulatedClock, ms: number): 
   await system.idle();
 }
 
-const isReceiver = (entry: CommitEntry) => entry.kind === 'receiver';
-/** The sender's commit that empties its outbox (i.e. applies the confirmation). */
-const isSenderConfirmation = (entry: CommitEntry) =>
-  entry.kind === 'sender' && entry.record !== null && entry.record.outbox === null;
+/** Confirmations only ride on a later write; this writes them now, so the store can be inspected. */
+async function writeDeferred(system: ActorSystem): Promise<void> {
+  system.writeDeferred();
+  await system.idle();
+}
 
+const isReceiver = (entry: CommitEntry) => entry.kind === 'receiver';
 describe('reliable delivery', () => {
   it('delivers once, tells the receiver who sent it, and empties the outbox after confirmation', async () => {
     const { system, clock, store, events, send, read } = start();
@@ -82,6 +84,7 @@ describe('reliable delivery', () => {
     await system.idle();
     await expect(read()).resolves.toEqual(['hello']);
     expect(receiveCalls).toEqual([{ value: 'hello', sender: { kind: 'sender', id: 's1' } }]);
+    await writeDeferred(system);
     const senderRec = await store.load('sender', 's1');
     expect(senderRec?.outbox).toBeNull();
     expect(senderRec?.outSeq).toEqual({ 'receiver:r1': 1 });
@@ -117,6 +120,7 @@ describe('reliable delivery', () => {
     await system.idle();
     await expect(read()).resolves.toEqual(['a', 'b', 'd']);
     await expect(read('r2')).resolves.toEqual(['c']);
+    await writeDeferred(system);
     expect((await store.load('sender', 's1'))?.outSeq).toEqual({ 'receiver:r1': 3, 'receiver:r2': 1 });
     expect((await store.load('receiver', 'r1'))?.inSeq).toEqual({ 'sender:s1': 3 });
     expect((await store.load('sender', 's1'))?.outbox).toBeNull();
@@ -131,6 +135,7 @@ describe('reliable delivery', () => {
     send('to-r1');
     await system.idle();
     await expect(read()).resolves.toEqual(['to-r1']);
+    await writeDeferred(system);
     const rec = await store.load('sender', 's1');
     expect(rec?.outbox).toEqual([
       { seq: 1, to: ['receiver', 'r2'], msg: { type: 'deliver', value: 'to-r2' } },
@@ -138,22 +143,58 @@ describe('reliable delivery', () => {
     expect(rec?.timers).toEqual({ __redeliver: { at: T0 + REDELIVER, msg: null } });
   });
 
-  it('a redelivered duplicate is dropped by the receiver and confirmed again', async () => {
-    const { system, clock, store, events, send, read } = start();
-    // The receiver handles the message durably, but the sender fails to record the confirmation.
-    store.failCommits(isSenderConfirmation, 1);
+  it('a confirmation forces no write: it rides on the next one, and the store has it after writeDeferred', async () => {
+    const { system, clock, store, send, read } = start();
     send('once');
     await system.idle();
-    expect(receiveCalls).toHaveLength(1);
-    expect((await store.load('sender', 's1'))?.outbox).toHaveLength(1);
-
-    await advance(system, clock, REDELIVER);
-    expect(receiveCalls).toHaveLength(1);
     await expect(read()).resolves.toEqual(['once']);
-    expect(events).toEqual([{ received: 'once' }]);
+    // Confirmed in memory (nothing is redelivered), not yet in the store.
+    expect((await store.load('sender', 's1'))?.outbox).toHaveLength(1);
+    await advance(system, clock, REDELIVER * 3);
+    expect(receiveCalls).toHaveLength(1);
+    // The sender's next write carries it.
+    send('twice', 'r2');
+    await system.idle();
     const rec = await store.load('sender', 's1');
+    expect(rec?.outbox?.map((entry) => entry.to)).toEqual([['receiver', 'r2']]);
+    await writeDeferred(system);
+    expect((await store.load('sender', 's1'))?.outbox).toBeNull();
+    expect((await store.load('sender', 's1'))?.timers).toBeNull();
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
+  });
+
+  it('a confirmation lost in a crash costs one redelivery, which the receiver drops and confirms again', async () => {
+    const inner = new MemoryStore();
+    const first = start({ inner });
+    first.send('once');
+    await first.system.idle();
+    expect(receiveCalls).toHaveLength(1);
+    // A crash: the confirmation was never written (a shutdown would have written it).
+    expect((await inner.load('sender', 's1'))?.outbox).toHaveLength(1);
+
+    const clock = new SimulatedClock(T0 + REDELIVER);
+    const second = start({ inner, clock });
+    await second.system.recover();
+    await second.system.idle();
+    expect(receiveCalls).toHaveLength(1);
+    await expect(second.read()).resolves.toEqual(['once']);
+    expect(second.events).toEqual([]);
+    await writeDeferred(second.system);
+    const rec = await inner.load('sender', 's1');
     expect(rec?.outbox).toBeNull();
     expect(rec?.timers).toBeNull();
+  });
+
+  it('writes deferred confirmations before the actor leaves memory', async () => {
+    const { system, clock, store, send, s1 } = start({ passivateAfterMs: 500 });
+    send('bye');
+    await system.idle();
+    expect((await store.load('sender', 's1'))?.outbox).toHaveLength(1);
+    // The sweep that finds the sender idle writes the confirmation instead of passivating it.
+    await advance(system, clock, 500);
+    expect((await store.load('sender', 's1'))?.outbox).toBeNull();
+    system.sweep();
+    expect(system.isResident(s1)).toBe(false);
   });
 
   it("when the receiver's commit fails, the sender redelivers after redeliverMs and it is applied once", async () => {
@@ -172,6 +213,7 @@ describe('reliable delivery', () => {
     await expect(read()).resolves.toEqual(['retry-me']);
     expect(events).toEqual([{ received: 'retry-me' }]);
     expect((await store.load('receiver', 'r1'))?.state).toEqual({ got: ['retry-me'] });
+    await writeDeferred(system);
     expect((await store.load('sender', 's1'))?.outbox).toBeNull();
 
     await advance(system, clock, REDELIVER * 5);
@@ -186,6 +228,7 @@ describe('reliable delivery', () => {
     for (let i = 0; i < 3; i++) await advance(system, clock, REDELIVER);
     expect(receiveCalls).toHaveLength(4);
     await expect(read()).resolves.toEqual(['stubborn']);
+    await writeDeferred(system);
     expect((await store.load('sender', 's1'))?.outbox).toBeNull();
   });
 
@@ -206,6 +249,7 @@ describe('reliable delivery', () => {
     await advance(system, clock, REDELIVER);
     await expect(read()).resolves.toEqual(['first', 'second']);
     expect(receiveCalls.map((c) => c.value)).toEqual(['first', 'second']);
+    await writeDeferred(system);
     expect((await store.load('sender', 's1'))?.outbox).toBeNull();
   });
 
@@ -219,6 +263,7 @@ describe('reliable delivery', () => {
     expect(system.isResident(s1)).toBe(false);
     await advance(system, clock, REDELIVER - 500);
     await expect(read()).resolves.toEqual(['later']);
+    await writeDeferred(system);
     expect((await store.load('sender', 's1'))?.outbox).toBeNull();
   });
 
@@ -237,6 +282,7 @@ describe('reliable delivery', () => {
     await second.system.idle();
     await advance(second.system, clock, REDELIVER - 100);
     await expect(second.read()).resolves.toEqual(['survives']);
+    await writeDeferred(second.system);
     expect((await inner.load('sender', 's1'))?.outbox).toBeNull();
     await expect(inner.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
     await advance(second.system, clock, REDELIVER * 3);
@@ -272,6 +318,7 @@ describe('reliable delivery', () => {
     expect(receiveCalls).toHaveLength(1);
     await advance(system, clock, REDELIVER * 3);
     await expect(read()).resolves.toEqual(['persistent']);
+    await writeDeferred(system);
     expect((await store.load('sender', 's1'))?.outbox).toBeNull();
   });
 });
