@@ -161,7 +161,10 @@ function create(existing: Job, spec: NewJob, ctx: Ctx): Job {
 
 function release(job: JobState, input: unknown, needs: NeededResources, ctx: Ctx): JobState {
   if (job.status !== 'waiting') return job;
-  return toPending({ ...job, input, needs }, ctx);
+  // Queued before this write is durable: the workflow's outbox keeps the release until the write
+  // confirms it. Should the write fail, the job is `waiting` again, refuses the lease, and the
+  // release comes again; meanwhile a fast step can be released, run and finished in one write.
+  return toPending({ ...job, input, needs }, ctx, true);
 }
 
 /** A workflow re-run: the step waits for its dependencies again. */
@@ -187,7 +190,7 @@ function toDelayed(job: JobState, at: number, ctx: Ctx): JobState {
   return { ...job, status: 'delayed', runAt: at, workerId: null, lease: null };
 }
 
-function toPending(job: JobState, ctx: Ctx): JobState {
+function toPending(job: JobState, ctx: Ctx, queueNow = false): JobState {
   const next: JobState = {
     ...job,
     status: 'pending',
@@ -196,11 +199,11 @@ function toPending(job: JobState, ctx: Ctx): JobState {
     lease: null,
     enqueuedAt: ctx.now,
   };
-  enqueue(next, ctx);
+  enqueue(next, ctx, queueNow);
   return next;
 }
 
-function enqueue(job: JobState, ctx: Ctx): void {
+function enqueue(job: JobState, ctx: Ctx, now = false): void {
   const msg: DispatcherMsg = {
     type: 'enqueue',
     jobId: job.id,
@@ -209,7 +212,8 @@ function enqueue(job: JobState, ctx: Ctx): void {
     enqueuedAt: job.enqueuedAt,
     needs: job.needs,
   };
-  ctx.tell(DISPATCHER, msg);
+  if (now) ctx.tellNow(DISPATCHER, msg);
+  else ctx.tell(DISPATCHER, msg);
 }
 
 function lease(job: JobState, token: string, workerId: string, ctx: Ctx): JobState {
