@@ -1,6 +1,7 @@
 /**
- * Identifiers. Job and workflow ids are UUIDs (v4); event ids too. Lease tokens only need to be
- * unique per process lifetime plus a random part, so a restarted process never reuses one.
+ * Identifiers. Job and workflow ids are UUIDs (v4). Event ids and lease tokens only need to be
+ * unique: a random per-process part plus a counter, so a restarted process never reuses one, at a
+ * fraction of a UUID's cost (three or more events per job).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 
@@ -8,8 +9,12 @@ export function newId(): string {
   return randomUUID();
 }
 
+const eventPrefix = `evt_${randomBytes(8).toString('hex')}_`;
+let eventCounter = 0;
+
 export function eventId(): string {
-  return randomUUID();
+  eventCounter++;
+  return eventPrefix + eventCounter.toString(36);
 }
 
 const leasePrefix = randomBytes(4).toString('hex');

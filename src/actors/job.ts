@@ -6,7 +6,7 @@
 import { MailroomError } from '../errors.js';
 import type { ActorContext } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
-import type { JobError } from '../schemas/common.js';
+import { isoAt, type JobError } from '../schemas/common.js';
 import type { DistributiveOmit, EventDraft } from '../schemas/events.js';
 import { isTerminalJobStatus } from '../schemas/job.js';
 import type { DispatcherMsg } from './dispatcher-messages.js';
@@ -433,7 +433,7 @@ function emit(ctx: Ctx, job: JobState, body: JobEventBody): void {
   ctx.emit({
     id: eventId(),
     seq: 0,
-    at: new Date(ctx.now).toISOString(),
+    at: isoAt(ctx.now),
     trace_id: job.traceId,
     job_id: job.id,
     job_type: job.type,

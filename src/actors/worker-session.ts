@@ -7,6 +7,7 @@
  */
 import type { ActorRef } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
+import { isoAt } from '../schemas/common.js';
 import type { DispatcherMsg } from './dispatcher-messages.js';
 import { DISPATCHER } from './dispatcher-messages.js';
 import type { WorkerInfo } from './executors/executor.js';
@@ -52,7 +53,7 @@ export function createWorkerSessionLogic(options: { retentionMs: number }) {
           ctx.emit({
             id: eventId(),
             seq: 0,
-            at: new Date(ctx.now).toISOString(),
+            at: isoAt(ctx.now),
             trace_id: null,
             type: 'worker_connected',
             worker_id: msg.worker.id,
@@ -82,7 +83,7 @@ export function createWorkerSessionLogic(options: { retentionMs: number }) {
           ctx.emit({
             id: eventId(),
             seq: 0,
-            at: new Date(ctx.now).toISOString(),
+            at: isoAt(ctx.now),
             trace_id: null,
             type: 'worker_disconnected',
             worker_id: session.worker.id,

@@ -7,7 +7,7 @@
 import { MailroomError } from '../errors.js';
 import type { ActorContext } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
-import { isoTime, type JobError } from '../schemas/common.js';
+import { isoAt, isoTime, type JobError } from '../schemas/common.js';
 import type { DistributiveOmit, EventDraft } from '../schemas/events.js';
 import { isTerminalJobStatus } from '../schemas/job.js';
 import type { WorkflowStatus } from '../schemas/workflow.js';
@@ -379,7 +379,7 @@ function emit(ctx: Ctx, wf: WorkflowState, body: WorkflowEventBody): void {
   ctx.emit({
     id: eventId(),
     seq: 0,
-    at: new Date(ctx.now).toISOString(),
+    at: isoAt(ctx.now),
     trace_id: wf.traceId,
     workflow_id: wf.id,
     workflow_name: wf.name,

@@ -82,16 +82,29 @@ export class EventBus {
   }
 
   publish(event: MailroomEvent): void {
-    const seen = new Set<Subscriber>();
+    if (this.byTopic.size === 0) return;
+    // Usually one topic of an event has subscribers: the set of who was served is made only when
+    // a second one does (a subscriber of two matching topics gets the event once).
+    let first: Set<Subscriber> | undefined;
+    let served: Set<Subscriber> | null = null;
     for (const topic of topicsOf(event)) {
       const subscribers = this.byTopic.get(topic);
       if (!subscribers) continue;
+      if (first === undefined) {
+        first = subscribers;
+        continue;
+      }
+      if (served === null) {
+        served = new Set(first);
+        for (const subscriber of first) this.offer(subscriber, event);
+      }
       for (const subscriber of subscribers) {
-        if (seen.has(subscriber)) continue;
-        seen.add(subscriber);
+        if (served.has(subscriber)) continue;
+        served.add(subscriber);
         this.offer(subscriber, event);
       }
     }
+    if (first !== undefined && served === null) for (const subscriber of first) this.offer(subscriber, event);
   }
 
   async subscribe(
@@ -139,7 +152,7 @@ export class EventBus {
       // The caller gets no handle to unsubscribe with, so a registration left behind here called
       // the listener (or filled its hold) for the rest of the process's life.
       subscriber.closed = true;
-      for (const topic of subscriber.topics) this.byTopic.get(topic)?.delete(subscriber);
+      for (const topic of subscriber.topics) this.unindex(topic, subscriber);
       throw error;
     }
     const held = subscriber.held ?? [];
@@ -156,12 +169,12 @@ export class EventBus {
       removeTopics: (fewer) => {
         for (const topic of fewer) {
           subscriber.topics.delete(topic);
-          this.byTopic.get(topic)?.delete(subscriber);
+          this.unindex(topic, subscriber);
         }
       },
       unsubscribe: () => {
         subscriber.closed = true;
-        for (const topic of subscriber.topics) this.byTopic.get(topic)?.delete(subscriber);
+        for (const topic of subscriber.topics) this.unindex(topic, subscriber);
       },
     };
   }
@@ -206,6 +219,14 @@ export class EventBus {
     } catch (error) {
       this.logger?.error({ err: error }, 'event subscriber threw');
     }
+  }
+
+  /** Empty sets go too: a subscription per job would otherwise leave one behind per job forever. */
+  private unindex(topic: string, subscriber: Subscriber): void {
+    const set = this.byTopic.get(topic);
+    if (!set) return;
+    set.delete(subscriber);
+    if (set.size === 0) this.byTopic.delete(topic);
   }
 
   private index(topic: string): Set<Subscriber> {

@@ -112,8 +112,10 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   await bus.start();
   const rolling = new RollingStats(clock);
   system.onEvent(({ event, seq }) => {
-    // Events are emitted with `seq: 0`; the log position overwrites it (an overwrite keeps the copy fast).
-    const stamped = { ...(event as MailroomEvent), seq } as MailroomEvent;
+    // Events are emitted with `seq: 0` and stamped here with their log position, in place: the
+    // event is this listener's alone (the memory store's log holds the same object, and its seq).
+    const stamped = event as MailroomEvent;
+    stamped.seq = seq;
     rolling.record(stamped);
     bus.publish(stamped);
   });

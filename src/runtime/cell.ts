@@ -4,7 +4,7 @@
  * the store has acknowledged, and effects wait until it reaches the version that produced them.
  */
 import { MailroomError } from '../errors.js';
-import type { ActorLogic } from './actor.js';
+import type { ActorIndex, ActorLogic } from './actor.js';
 import {
   type CellHost,
   initialRecord,
@@ -434,9 +434,12 @@ export class ActorCell implements Runnable {
       this.committingRec = null;
       return removalEntry(this.kind, this.id, this.durable, this.maybeWritten, events);
     }
-    const index = this.logic.index ? this.logic.index(this.rec.state) : { live: true };
-    const tags = index.live ? [LIVE_TAG, ...(index.tags ?? [])] : [...(index.tags ?? [])];
-    const rec: ActorRecord = { ...this.rec, tags, score: index.score ?? 0 };
+    const index = this.logic.index ? this.logic.index(this.rec.state) : LIVE_INDEX;
+    // Most writes leave the index alone: keeping the same tags array lets writeEntry skip the diff.
+    const tags = sameTags(this.rec.tags, index) ? this.rec.tags : tagsOf(index);
+    const score = index.score ?? 0;
+    const rec: ActorRecord =
+      tags === this.rec.tags && score === this.rec.score ? this.rec : { ...this.rec, tags, score };
     this.rec = rec;
     this.committingRec = rec;
     return writeEntry(this.kind, this.id, rec, this.durable, this.maybeWritten, events);
@@ -528,6 +531,21 @@ export class ActorCell implements Runnable {
   drainMailbox(): Envelope[] {
     return this.mailbox ? this.mailbox.drain() : [];
   }
+}
+
+const LIVE_INDEX: ActorIndex = { live: true };
+
+function tagsOf(index: ActorIndex): readonly string[] {
+  const extra = index.tags ?? [];
+  return index.live ? [LIVE_TAG, ...extra] : [...extra];
+}
+
+function sameTags(tags: readonly string[], index: ActorIndex): boolean {
+  const extra = index.tags ?? [];
+  const offset = index.live ? 1 : 0;
+  if (tags.length !== extra.length + offset || (index.live && tags[0] !== LIVE_TAG)) return false;
+  for (let i = 0; i < extra.length; i++) if (tags[i + offset] !== extra[i]) return false;
+  return true;
 }
 
 function nonEmpty<T extends object>(value: T): T | null {

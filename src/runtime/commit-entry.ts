@@ -48,9 +48,10 @@ export function writeEntry(
   uncertain: Filed | null,
   events: unknown[],
 ): CommitEntry {
-  const beforeTags = union(before?.tags, uncertain?.tags);
   // When unsure what the store holds, restate everything rather than diff against a guess.
   const restate = before === null || before.score !== rec.score || uncertain !== null;
+  const sameTags = !restate && before.tags === rec.tags;
+  const beforeTags = sameTags ? rec.tags : union(before?.tags, uncertain?.tags);
   const removeTimers: string[] = [];
   const setTimers: Array<readonly [string, number]> = [];
   const oldTimers = before?.timers ?? null;
@@ -68,8 +69,8 @@ export function writeEntry(
     kind,
     id,
     record: rec,
-    removeTags: beforeTags.filter((tag) => !rec.tags.includes(tag)),
-    addTags: restate ? rec.tags : rec.tags.filter((tag) => !beforeTags.includes(tag)),
+    removeTags: sameTags ? NONE : beforeTags.filter((tag) => !rec.tags.includes(tag)),
+    addTags: restate ? rec.tags : sameTags ? NONE : rec.tags.filter((tag) => !beforeTags.includes(tag)),
     score: rec.score,
     removeTimers,
     setTimers,
@@ -77,8 +78,10 @@ export function writeEntry(
   };
 }
 
-function union(a: readonly string[] | undefined, b: readonly string[] | undefined): string[] {
-  if (!b || b.length === 0) return a ? [...a] : [];
-  if (!a || a.length === 0) return [...b];
+const NONE: readonly string[] = Object.freeze([]);
+
+function union(a: readonly string[] | undefined, b: readonly string[] | undefined): readonly string[] {
+  if (!b || b.length === 0) return a ?? NONE;
+  if (!a || a.length === 0) return b;
   return [...new Set([...a, ...b])];
 }

@@ -15,7 +15,19 @@ export type JobError = z.infer<typeof JobError>;
 
 export const Metadata = z.record(z.string(), z.unknown());
 
+let lastMs = Number.NaN;
+let lastIso = '';
+
+/** ISO 8601 of epoch milliseconds. The last one is remembered: a turn's events and views share a time. */
+export function isoAt(ms: number): string {
+  if (ms !== lastMs) {
+    lastIso = new Date(ms).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
+
 /** Stored as epoch milliseconds; shown as ISO 8601. */
 export function isoTime(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
+  return ms === null ? null : isoAt(ms);
 }
