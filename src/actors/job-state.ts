@@ -33,6 +33,8 @@ export interface JobState {
   traceId: string | null;
   createdAt: number;
   runAt: number | null;
+  /** Wait before the first attempt once the job is ready: from submit, or from release for a step. */
+  delayMs: number;
   startedAt: number | null;
   completedAt: number | null;
   /** Order of entry into `pending`, for FIFO within a priority across restarts. */
@@ -56,7 +58,7 @@ export type NewJob = Omit<
   | 'enqueuedAt'
   | 'cancelReason'
   | 'runAt'
-> & { delayMs: number; waiting: boolean };
+> & { waiting: boolean };
 
 export type JobMsg =
   | { type: 'create'; job: NewJob }

@@ -147,6 +147,7 @@ function create(existing: Job, spec: NewJob, ctx: Ctx): Job {
     traceId: spec.traceId,
     createdAt: spec.createdAt,
     runAt: null,
+    delayMs: spec.delayMs,
     startedAt: null,
     completedAt: null,
     enqueuedAt: ctx.now,
@@ -161,10 +162,13 @@ function create(existing: Job, spec: NewJob, ctx: Ctx): Job {
 
 function release(job: JobState, input: unknown, needs: NeededResources, ctx: Ctx): JobState {
   if (job.status !== 'waiting') return job;
+  const released = { ...job, input, needs };
+  // A step's `delay_ms` counts from its release (snapshots from before the field read as none).
+  if (job.delayMs > 0) return toDelayed(released, ctx.now + job.delayMs, ctx);
   // Queued before this write is durable: the workflow's outbox keeps the release until the write
   // confirms it. Should the write fail, the job is `waiting` again, refuses the lease, and the
   // release comes again; meanwhile a fast step can be released, run and finished in one write.
-  return toPending({ ...job, input, needs }, ctx, true);
+  return toPending(released, ctx, true);
 }
 
 /** A workflow re-run: the step waits for its dependencies again. */

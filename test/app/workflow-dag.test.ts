@@ -12,6 +12,24 @@ afterEach(async () => {
 });
 
 describe('workflow DAGs', () => {
+  it('holds a step for its delay_ms from the moment its dependencies complete', async () => {
+    h = await startWorkflowApp();
+    const { workflow } = await h.app.submitWorkflow({
+      name: 'delayed-step',
+      steps: [
+        { name: 'a', type: 'echo', input: 1 },
+        { name: 'b', type: 'echo', depends_on: ['a'], delay_ms: 5_000, input: 2 },
+      ],
+    });
+    await h.settle(1_000);
+    const b = (await h.app.getWorkflow(workflow.id)).step_details[1]!;
+    expect((await h.app.getJob(b.job_id)).status).toBe('delayed');
+    await h.settle(3_999);
+    expect((await h.app.getJob(b.job_id)).status).toBe('delayed');
+    await h.settle(1_001);
+    expect((await h.app.getWorkflow(workflow.id)).status).toBe('completed');
+  });
+
   it('runs a diamond a→b, a→c, b+c→d with d exactly once and both outputs', async () => {
     h = await startWorkflowApp();
     const { workflow, created } = await h.app.submitWorkflow({

@@ -185,6 +185,7 @@ describe('job views of an encoded input', () => {
       traceId: null,
       createdAt: 0,
       runAt: null,
+      delayMs: 0,
       startedAt: null,
       completedAt: null,
       enqueuedAt: 0,
