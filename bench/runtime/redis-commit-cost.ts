@@ -1,9 +1,11 @@
 /**
  * What a snapshot write costs on Redis without the actor system: RedisStore.commit in batches of
  * `--batch` steady-state entries (no tag, timer or event changes), one or two commits in flight,
- * against a prototype encoding of the same batch as one blob plus a length list (same SETs, same
- * keys; the Lua script slices the blob). The gap shows how much of the write path is argument
- * encoding (ioredis builds one RESP bulk string per argument; commit-n.lua takes ~9 per entry).
+ * against the prototype that led to the store's layout: the same batch as one blob plus a length
+ * list, the snapshot keys declared in KEYS and nothing but SETs in the script. The store
+ * (commit-3.lua: a msgpack field list decoded with cmsgpack, keys built in Lua) should keep up
+ * with it. With `--changes` every entry also moves a timer and emits an event, which the prototype
+ * cannot express, so only the store runs.
  */
 import { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
@@ -39,6 +41,7 @@ const USAGE = `node --import tsx bench/runtime/redis-commit-cost.ts [flags]
   --batch N          entries per commit (default 1000)
   --writes N         writes per measured scenario (default 300000)
   --state-bytes N    packed snapshot size to aim for (default 200)
+  --changes          every entry also moves a timer and emits one event (store only)
   --json             also print one JSON line`;
 
 const values = flags(
@@ -48,6 +51,7 @@ const values = flags(
     batch: { type: 'string' },
     writes: { type: 'string' },
     'state-bytes': { type: 'string' },
+    changes: { type: 'boolean', default: false },
   },
   USAGE,
 );
@@ -55,6 +59,7 @@ const url = str(values.redis, DEFAULT_REDIS);
 const actors = num(values.actors, 10_000);
 const batchSize = num(values.batch, 1000);
 const writes = num(values.writes, 300_000);
+const changes = values.changes === true;
 const { payload, snapshotBytes } = snapshotPayload(num(values['state-bytes'], 200));
 const LIVE = [LIVE_TAG] as const;
 const NONE: readonly never[] = [];
@@ -84,6 +89,19 @@ function record() {
 }
 
 function entry(i: number, first: boolean): CommitEntry {
+  if (changes && !first) {
+    return {
+      kind: 'acct',
+      id: `a${i}`,
+      record: record(),
+      removeTags: NONE,
+      addTags: NONE,
+      score: 0,
+      removeTimers: ['tick'],
+      setTimers: [['tick', Date.now() + 60_000]],
+      events: [{ type: 'ticked', id: `a${i}`, n: counter }],
+    };
+  }
   return {
     kind: 'acct',
     id: `a${i}`,
@@ -179,12 +197,13 @@ async function run(): Promise<VariantResult[]> {
       };
       // A short unmeasured pass of each, so both run JIT-warm.
       await scenario('warm-up', probe, 1, viaStore, 50_000);
-      await scenario('warm-up', probe, 1, viaBlob, 50_000);
+      if (!changes) await scenario('warm-up', probe, 1, viaBlob, 50_000);
+      const storeName = changes ? 'store.commit, timer + event' : 'store.commit (commit-3.lua)';
       const results: VariantResult[] = [];
-      results.push(await scenario('store.commit (commit-n.lua)', probe, 1, viaStore));
-      results.push(await scenario('store.commit (commit-n.lua)', probe, 2, viaStore));
-      results.push(await scenario('prototype: one blob + lengths', probe, 1, viaBlob));
-      results.push(await scenario('prototype: one blob + lengths', probe, 2, viaBlob));
+      for (const inFlight of [1, 2]) {
+        results.push(await scenario(storeName, probe, inFlight, viaStore));
+        if (!changes) results.push(await scenario('prototype: one blob + lengths', probe, inFlight, viaBlob));
+      }
       return results;
     } finally {
       probe.disconnect();
@@ -220,7 +239,7 @@ function render(results: VariantResult[]): string {
     lat.push(latencyRow(`${r.variant} ×${r.inFlight}`, r.commitLatencyUs as Percentiles));
   }
   return [
-    `redis commit cost: batches of ${batchSize} steady-state ${snapshotBytes}-byte snapshots over ${actors} keys, ${writes} writes each\n`,
+    `redis commit cost: batches of ${batchSize} ${changes ? 'timer + event' : 'steady-state'} ${snapshotBytes}-byte snapshots over ${actors} keys, ${writes} writes each\n`,
     table(rows),
     '\nper commit call:',
     table(lat),

@@ -2,6 +2,9 @@
  * Every Redis key is built here. Per-actor keys carry the actor's identity as a hash tag
  * (`{kind:id}`), so everything belonging to one actor lives in one Redis Cluster slot.
  * Index sets span actors and are namespaced per kind.
+ *
+ * lua/commit-3.lua builds the snapshot and tag keys and the timer members itself from the prefix
+ * (it gets no per-actor keys), so a change to those formats must be made there too.
  */
 export interface KeyBuilder {
   readonly prefix: string;
