@@ -38,7 +38,11 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.throughput = options.throughput ?? 64;
     this.turnMessages = options.turnMessages ?? 20_000;
-    this.turnMicros = options.turnMicros ?? 8_000;
+    // Short turns keep the store busy: the group commit of a turn goes out when the turn ends, so
+    // Redis works on one batch while the next turn runs. With 8 ms turns, batches moved in waves
+    // and Node sat idle a third of the time waiting for them (jobs on Redis: 10.9k/s at 8 ms,
+    // 15.5k/s at 1 ms; memory store unchanged within noise).
+    this.turnMicros = options.turnMicros ?? 1_000;
     this.afterTurn = options.afterTurn;
   }
 

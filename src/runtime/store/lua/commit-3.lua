@@ -25,6 +25,7 @@
               number of set timers, then (name, deadline) pairs
               number of events, then each event's length in the blob
   ARGV[4]   the blob: per entry, its snapshot bytes then its events' bytes (msgpack each)
+  ARGV[5]   number of events in the whole batch (their seqs are reserved with one INCRBY)
   Returns { entries written, seq of the first event appended (0 when none) }.
 ]]
 local timers = KEYS[1]
@@ -45,6 +46,12 @@ local f = 1
 local pos = 1
 local entries = 0
 local firstSeq = 0
+local seq = 0
+local total = tonumber(ARGV[5])
+if total > 0 then
+  seq = redis.call('INCRBY', seqKey, total) - total
+  firstSeq = seq + 1
+end
 local count = #fields
 while f <= count do
   local length, kind, id, changed = fields[f], fields[f + 1], fields[f + 2], fields[f + 3]
@@ -86,18 +93,11 @@ while f <= count do
     f = f + 2 * n
     n = fields[f]
     f = f + 1
-    if n > 0 then
-      -- One INCRBY reserves the entry's seqs, so they stay contiguous.
-      local seq = redis.call('INCRBY', seqKey, n) - n
-      if firstSeq == 0 then
-        firstSeq = seq + 1
-      end
-      for i = f, f + n - 1 do
-        seq = seq + 1
-        redis.call('XADD', stream, 'MAXLEN', '~', maxLen, number(seq) .. '-0', 'e',
-          string.sub(blob, pos, pos + fields[i] - 1))
-        pos = pos + fields[i]
-      end
+    for i = f, f + n - 1 do
+      seq = seq + 1
+      redis.call('XADD', stream, 'MAXLEN', '~', maxLen, number(seq) .. '-0', 'e',
+        string.sub(blob, pos, pos + fields[i] - 1))
+      pos = pos + fields[i]
     end
     f = f + n
   end
