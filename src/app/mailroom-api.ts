@@ -75,6 +75,8 @@ export interface Mailroom {
   submitJob(spec: unknown, context?: RequestContext): Promise<{ job: JobView; created: boolean }>;
   submitBatch(spec: unknown, context?: RequestContext): Promise<{ items: JobView[] }>;
   getJob(id: string): Promise<JobView>;
+  /** The job as getJob would return it, without waiting, when that is possible now (else undefined). */
+  peekJob(id: string): JobView | undefined;
   listJobs(
     query: ListQuery & { status?: string; type?: string; workflow_id?: string },
   ): Promise<Page<JobView>>;
@@ -85,6 +87,8 @@ export interface Mailroom {
     context?: RequestContext,
   ): Promise<{ workflow: WorkflowView; created: boolean }>;
   getWorkflow(id: string): Promise<WorkflowView>;
+  /** The workflow as getWorkflow would return it, without waiting, when possible now (else undefined). */
+  peekWorkflow(id: string): WorkflowView | undefined;
   listWorkflows(query: ListQuery & { status?: string; name?: string }): Promise<Page<WorkflowView>>;
   cancelWorkflow(id: string, reason?: string): Promise<WorkflowView>;
   retryWorkflow(id: string): Promise<WorkflowView>;

@@ -251,6 +251,17 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     return jobView(await system.ask<JobState>(jobRef(id), { type: 'get' } satisfies JobMsg));
   }
 
+  // Reads of an actor at rest skip the mailbox, the turn and the promise (GET's hot path).
+  function peekJob(id: string): JobView | undefined {
+    const state = system.peek(jobRef(id))?.state as JobState | null | undefined;
+    return state ? jobView(state) : undefined;
+  }
+
+  function peekWorkflow(id: string): WorkflowView | undefined {
+    const state = system.peek(workflowRef(id))?.state as WorkflowState | null | undefined;
+    return state ? workflowView(state) : undefined;
+  }
+
   async function getWorkflow(id: string): Promise<WorkflowView> {
     return workflowView(
       await system.ask<WorkflowState>(workflowRef(id), { type: 'get' } satisfies WorkflowMsg),
@@ -343,6 +354,8 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     submitJob,
     submitBatch,
     getJob,
+    peekJob,
+    peekWorkflow,
     listJobs,
     cancelJob: async (id, reason) =>
       jobView(await system.ask<JobState>(jobRef(id), { type: 'cancel', ...(reason ? { reason } : {}) })),

@@ -69,6 +69,11 @@ export interface ActorSystem {
   /** Writes every actor's deferred changes now instead of with its next write (shutdown does too). */
   writeDeferred(): void;
   isResident(ref: ActorRef): boolean;
+  /**
+   * The state an ask would be answered with right now, read without a turn: only for an actor in
+   * memory with nothing queued and nothing waiting to be written (else undefined: ask instead).
+   */
+  peek(ref: ActorRef): { state: unknown } | undefined;
   stats(): SystemStats;
   readonly store: SnapshotStore;
   readonly clock: Clock;

@@ -99,6 +99,21 @@ export class ActorCell implements Runnable {
     );
   }
 
+  /**
+   * Nothing queued, running or waiting to be written: `rec.state` is what a `get` turn would reply
+   * (deferred changes included, as a turn would see them).
+   */
+  get isSettled(): boolean {
+    return (
+      this.phase === PHASE_READY &&
+      !this.queued &&
+      !this.isDirty &&
+      !this.isCommitting &&
+      this.pending === null &&
+      (this.mailbox === null || this.mailbox.size === 0)
+    );
+  }
+
   /** Writes changes that were waiting for a write of their own (before passivation or shutdown). */
   writeUnwritten(): void {
     if (!this.unwritten || this.phase !== PHASE_READY || this.isDirty) return;

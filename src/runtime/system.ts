@@ -221,6 +221,11 @@ class System implements ActorSystem, CellHost {
     for (const cells of this.cells.values()) for (const cell of cells.values()) cell.writeUnwritten();
   }
 
+  peek(ref: ActorRef): { state: unknown } | undefined {
+    const cell = this.cells.get(ref.kind)?.get(ref.id);
+    return cell?.isSettled ? { state: cell.rec.state } : undefined;
+  }
+
   isResident(ref: ActorRef): boolean {
     return this.cells.get(ref.kind)?.has(ref.id) ?? false;
   }

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JobView } from '../../src/schemas/job.js';
+import { ControlledStore, settle as rounds } from '../unit/helpers.js';
 import { type Harness, rejection, startApp } from './support/job-harness.js';
 
 let h: Harness;
@@ -149,5 +150,26 @@ describe('stats', () => {
       failed: 0,
       latency_ms: { count: 0 },
     });
+  });
+});
+
+describe('peekJob: reads without a turn', () => {
+  it('answers only for a job at rest in memory, with what getJob answers', async () => {
+    const store = new ControlledStore();
+    h = await startApp({ store });
+    expect(h.app.peekJob('00000000-0000-4000-8000-000000000000')).toBeUndefined();
+    const { job } = await h.app.submitJob({ type: 'text-to-image', input: { prompt: 'x' } });
+    await h.settle();
+    expect(h.app.peekJob(job.id)).toEqual(await h.app.getJob(job.id));
+
+    // A change waiting for its write is not shown, and not hidden behind an older state either:
+    // the caller is sent to getJob, which answers once the write is durable.
+    store.hold();
+    const cancelling = h.app.cancelJob(job.id);
+    await rounds(10);
+    expect(h.app.peekJob(job.id)).toBeUndefined();
+    store.release();
+    await cancelling;
+    expect(h.app.peekJob(job.id)?.status).toBe('cancelled');
   });
 });

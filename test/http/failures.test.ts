@@ -18,6 +18,8 @@ beforeAll(async () => {
   const app = {
     submitJob: down,
     getJob: down,
+    peekJob: () => undefined,
+    peekWorkflow: () => undefined,
     getWorkflow: () => Promise.reject(new Error('secret internals: /etc/passwd')),
     stats: () =>
       Promise.reject(new MailroomError('ASK_TIMEOUT', 'dispatcher:main did not answer within 10000 ms')),

@@ -28,10 +28,13 @@ export function addJobRoutes(router: Router, app: Mailroom): void {
     return { status: 200, body: await app.listJobs(query) };
   });
 
-  router.add('GET', '/api/v1/jobs/:id', async (ctx) => ({
-    status: 200,
-    body: await app.getJob(pathId(ctx, 'job')),
-  }));
+  router.add('GET', '/api/v1/jobs/:id', (ctx) => {
+    const id = pathId(ctx, 'job');
+    // Answered in the request's own callback when the job is at rest in memory.
+    const job = app.peekJob(id);
+    if (job) return { status: 200, body: job };
+    return app.getJob(id).then((body) => ({ status: 200, body }));
+  });
 
   router.add('POST', '/api/v1/jobs/:id/cancel', async (ctx) => {
     const id = pathId(ctx, 'job');

@@ -22,10 +22,12 @@ export function addWorkflowRoutes(router: Router, app: Mailroom): void {
     return { status: 200, body: await app.listWorkflows(query) };
   });
 
-  router.add('GET', '/api/v1/workflows/:id', async (ctx) => ({
-    status: 200,
-    body: await app.getWorkflow(pathId(ctx, 'workflow')),
-  }));
+  router.add('GET', '/api/v1/workflows/:id', (ctx) => {
+    const id = pathId(ctx, 'workflow');
+    const workflow = app.peekWorkflow(id);
+    if (workflow) return { status: 200, body: workflow };
+    return app.getWorkflow(id).then((body) => ({ status: 200, body }));
+  });
 
   router.add('POST', '/api/v1/workflows/:id/cancel', async (ctx) => {
     const id = pathId(ctx, 'workflow');
