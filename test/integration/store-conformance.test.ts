@@ -38,17 +38,80 @@ function write(
   };
 }
 
+/** Pages through a whole tag set, small pages so cursors land on every kind of score and id. */
+async function listAll(
+  store: SnapshotStore,
+  kind: string,
+  tag: string,
+  descending = false,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor: string | null = null;
+  for (let pages = 0; pages < 100; pages++) {
+    const page = await store.list(kind, tag, { limit: 2, cursor, descending });
+    ids.push(...page.ids);
+    cursor = page.next;
+    if (!cursor) return ids;
+  }
+  throw new Error('listing did not end');
+}
+
+/**
+ * Ids, tags and timer names that a key or member encoding could split, merge or mangle: the key
+ * separator, hash-tag braces, spaces, multi-byte UTF-8 (a length counted in characters instead of
+ * bytes shows up here), a digit string that must stay a string, and a long id.
+ */
+const AWKWARD = [
+  'a:b',
+  ':lead',
+  'trail:',
+  '{x}',
+  'a}b{c',
+  '}{',
+  'with space',
+  ' ',
+  'ü',
+  '日本',
+  '🦀',
+  '}:{ 日本 🦀',
+  '007',
+  'x'.repeat(300),
+];
+
+/** Ascending. Large ms timestamps and 2^53−1 need all 17 significant digits on the way through Lua. */
+const SCORES = [
+  -(2 ** 53 - 1),
+  -1712345678901,
+  -1.5,
+  0,
+  0.1,
+  0.1 + 0.2,
+  1.5,
+  1712345678901,
+  1712345678901.5,
+  2 ** 53 - 1,
+];
+
+interface StoreOptions {
+  /** Redis only: entries per script call. */
+  maxEntriesPerCall?: number;
+}
+
 const redisStores: RedisStore[] = [];
 afterAll(async () => {
   for (const store of redisStores) await store.close();
 });
 
-const factories: Array<[string, () => Promise<SnapshotStore>]> = [
+const factories: Array<[string, (options?: StoreOptions) => Promise<SnapshotStore>]> = [
   ['memory', async () => new MemoryStore()],
   [
     'redis',
-    async () => {
-      const store = await createRedisStore({ url: inject('redisUrl'), prefix: uniquePrefix('conformance') });
+    async (options = {}) => {
+      const store = await createRedisStore({
+        url: inject('redisUrl'),
+        prefix: uniquePrefix('conformance'),
+        ...options,
+      });
       redisStores.push(store);
       return store;
     },
@@ -202,6 +265,134 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     expect(info).toMatchObject({ firstSeq: 1, lastSeq: 4 });
     expect(info.epoch).toBe(before.epoch);
     expect(info.epoch.length).toBeGreaterThan(0);
+  });
+
+  it('round-trips records whose ids contain separators, braces, spaces and unicode', async () => {
+    await store.commit(AWKWARD.map((id, i) => write('job', id, record({ id, i }))));
+    for (const [i, id] of AWKWARD.entries()) expect(await store.load('job', id)).toEqual(record({ id, i }));
+    expect(await store.load('job', 'a')).toBeUndefined();
+    expect(await store.load('job', 'x'.repeat(299))).toBeUndefined();
+  });
+
+  it('lists and counts awkward ids under awkward tags in score order', async () => {
+    // Id i is filed under tags 0..i, so each tag holds a different set and a mixed-up key shows.
+    await store.commit(
+      AWKWARD.map((id, i) => {
+        const tags = AWKWARD.slice(0, i + 1);
+        return write('job', id, record(i, tags, i * 10));
+      }),
+    );
+    for (const [j, tag] of AWKWARD.entries()) {
+      const members = AWKWARD.slice(j);
+      expect(await store.count('job', tag)).toBe(members.length);
+      expect(await store.count('job', tag, (AWKWARD.length - 2) * 10)).toBe(Math.min(2, members.length));
+      expect(await listAll(store, 'job', tag)).toEqual(members);
+      expect(await listAll(store, 'job', tag, true)).toEqual([...members].reverse());
+    }
+  });
+
+  it('stores and removes timers of awkward ids with awkward names', async () => {
+    const names = [...AWKWARD].reverse();
+    await store.commit(
+      AWKWARD.map((id, i) => write('job', id, record(i), { setTimers: [[names[i]!, 1000 + i]] })),
+    );
+    const expected = AWKWARD.map((id, i) => ({ kind: 'job', id, name: names[i]!, at: 1000 + i }));
+    expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual(expected);
+    await store.commit([write('job', AWKWARD[3]!, record(3), { removeTimers: [names[3]!] })]);
+    expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual(expected.filter((_, i) => i !== 3));
+  });
+
+  it('keeps large, negative and fractional scores exact in list order and counts', async () => {
+    // Written highest first, so an order that merely follows insertion fails.
+    await store.commit(
+      SCORES.map((score, i) => write('job', `s${i}`, record(score, ['all'], score))).reverse(),
+    );
+    const ids = SCORES.map((_, i) => `s${i}`);
+    expect(await listAll(store, 'job', 'all')).toEqual(ids);
+    expect(await listAll(store, 'job', 'all', true)).toEqual([...ids].reverse());
+    for (const [i, score] of SCORES.entries()) {
+      expect(await store.count('job', 'all', score)).toBe(SCORES.length - i);
+    }
+    expect(await store.count('job', 'all', 1712345678901.25)).toBe(2);
+  });
+
+  it('keeps large, negative and fractional timer deadlines exact', async () => {
+    await store.commit(
+      SCORES.map((at, i) => write('job', `t${i}`, record(i), { setTimers: [['due', at]] })).reverse(),
+    );
+    const timers = SCORES.map((at, i) => ({ kind: 'job', id: `t${i}`, name: 'due', at }));
+    expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual(timers);
+    expect(await store.loadTimers(1.5)).toEqual(timers.slice(0, 7));
+    expect(await store.loadTimers(1.4999)).toEqual(timers.slice(0, 6));
+    expect(await store.loadTimers(-1.5)).toEqual(timers.slice(0, 3));
+    expect(await store.loadTimers(2 ** 53 - 2)).toEqual(timers.slice(0, -1));
+  });
+
+  it('reports one increasing seq per event, in entry order, across a batch split into several calls', async () => {
+    const split = await create({ maxEntriesPerCall: 3 });
+    const earlier = await split.commit([write('job', 'earlier', record(0), { events: [{ n: 0 }] })]);
+    // With three entries per call: events in the first and last calls, none in the middle one.
+    const eventsPerEntry = [
+      [{ n: 1 }, { n: 2 }],
+      [],
+      [{ n: 3 }],
+      [],
+      [],
+      [],
+      [],
+      [{ n: 4 }, { n: 5 }, { n: 6 }],
+      [{ n: 7 }],
+    ];
+    const receipt = await split.commit(
+      eventsPerEntry.map((events, i) => write('job', `e${i}`, record(i, ['live'], i), { events })),
+    );
+    const events = eventsPerEntry.flat();
+    expect(receipt.eventSeqs).toHaveLength(events.length);
+    let previous = earlier.eventSeqs[0]!;
+    for (const seq of receipt.eventSeqs) {
+      expect(seq).toBeGreaterThan(previous);
+      previous = seq;
+    }
+    expect(await split.readEvents(earlier.eventSeqs[0]!, 100)).toEqual(
+      events.map((event, i) => ({ seq: receipt.eventSeqs[i], event })),
+    );
+    for (const i of eventsPerEntry.keys()) expect((await split.load('job', `e${i}`))?.state).toBe(i);
+    expect(await split.count('job', 'live')).toBe(eventsPerEntry.length);
+  });
+
+  it('deletes one snapshot and writes its neighbours in the same batch', async () => {
+    await store.commit(
+      ['d1', 'd2', 'd3'].map((id, i) =>
+        write('job', id, record(`${id}-old`, ['live', 'busy'], i), { setTimers: [['expire', 100 + i]] }),
+      ),
+    );
+    // The deleted entry has no snapshot bytes but does have an event: the bytes after it must still line up.
+    await store.commit([
+      write('job', 'd1', record('d1-new', ['live'], 0), { removeTags: ['busy'], events: [{ n: 1 }] }),
+      write('job', 'd2', null, {
+        removeTags: ['live', 'busy'],
+        removeTimers: ['expire'],
+        events: [{ deleted: 'd2' }],
+      }),
+      write('job', 'd3', record('d3-new', ['live', 'busy'], 2), {
+        setTimers: [['expire', 300]],
+        events: [{ n: 3 }],
+      }),
+    ]);
+    expect(await store.load('job', 'd1')).toEqual(record('d1-new', ['live'], 0));
+    expect(await store.load('job', 'd2')).toBeUndefined();
+    expect(await store.load('job', 'd3')).toEqual(record('d3-new', ['live', 'busy'], 2));
+    expect(await listAll(store, 'job', 'live')).toEqual(['d1', 'd3']);
+    expect(await listAll(store, 'job', 'busy')).toEqual(['d3']);
+    expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([
+      { kind: 'job', id: 'd1', name: 'expire', at: 100 },
+      { kind: 'job', id: 'd3', name: 'expire', at: 300 },
+    ]);
+    expect((await store.readEvents(0, 10)).map(({ event }) => event)).toEqual([
+      { n: 1 },
+      { deleted: 'd2' },
+      { n: 3 },
+    ]);
   });
 
   it('answers ping', async () => {
