@@ -61,7 +61,8 @@ export interface NewWorkflow {
 
 export type WorkflowMsg =
   | StepMsg
-  | { type: 'create'; workflow: NewWorkflow }
+  /** `fresh`: the workflow's id was just generated, so its step jobs (ids derived from it) never existed. */
+  | { type: 'create'; workflow: NewWorkflow; fresh?: boolean }
   | { type: 'get' }
   | { type: 'cancel'; reason?: string }
   | { type: 'retry' }

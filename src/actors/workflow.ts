@@ -37,7 +37,7 @@ const TERMINAL: ReadonlySet<WorkflowStatus> = new Set(['completed', 'failed', 'c
 export function createWorkflowLogic(options: WorkflowLogicOptions) {
   const { factory } = options;
 
-  function create(existing: Workflow, spec: NewWorkflow, ctx: Ctx): Workflow {
+  function create(existing: Workflow, spec: NewWorkflow, fresh: boolean, ctx: Ctx): Workflow {
     if (existing) {
       ctx.reply(existing);
       return existing;
@@ -86,7 +86,7 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
         traceId: wf.traceId,
         now: ctx.now,
       });
-      ctx.tellReliably(jobRef(step.jobId), { type: 'create', job } satisfies JobMsg);
+      ctx.tellReliably(jobRef(step.jobId), { type: 'create', job } satisfies JobMsg, { fresh });
     }
     wf = releaseReady(wf, ctx);
     ctx.reply(wf);
@@ -295,7 +295,7 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
       };
     },
     receive(wf, msg, ctx) {
-      if (msg.type === 'create') return create(wf, msg.workflow, ctx);
+      if (msg.type === 'create') return create(wf, msg.workflow, msg.fresh === true, ctx);
       if (!wf) {
         if (msg.type === 'get' || msg.type === 'cancel' || msg.type === 'retry') {
           ctx.replyError(new MailroomError('NOT_FOUND', `workflow ${ctx.self.id} not found`));

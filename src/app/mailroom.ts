@@ -159,6 +159,8 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     context?: RequestContext,
   ): Promise<{ job: JobView; created: boolean }> {
     let id = newId();
+    // A new id was never written: the job starts without a store read, unless a key maps to an older one.
+    let fresh = true;
     if (spec.idempotency_key === CONTENT_KEY) {
       // Identical inputs of one type share a key: the digest the pool computed, or one made here.
       spec.idempotency_key = `content:${spec.digest ?? contentDigest(spec.type, plainInput(spec.input))}`;
@@ -170,6 +172,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
       });
       id = claim.id;
       if (!claim.created) {
+        fresh = false;
         const existing = await system.ask<JobState | null>(jobRef(id), { type: 'get' }).catch(() => null);
         // A crash between claiming the key and creating the job leaves the claim alone: create now.
         if (existing) return { job: jobView(existing), created: false };
@@ -186,7 +189,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
       traceId: context?.traceId ?? null,
       now: clock.now(),
     });
-    const state = await system.ask<JobState>(jobRef(id), { type: 'create', job } satisfies JobMsg);
+    const state = await system.ask<JobState>(jobRef(id), { type: 'create', job } satisfies JobMsg, { fresh });
     return { job: jobView(state), created: true };
   }
 
@@ -213,6 +216,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     if (!planned.problems) refuseUnavailable(spec.steps.map((step) => step.type));
     if (planned.problems) throw validation(planned.problems);
     let id = newId();
+    let fresh = true;
     if (spec.idempotency_key !== undefined) {
       const claim = await system.ask<Claim>(idempotencyRef('workflow', spec.idempotency_key), {
         type: 'claim',
@@ -220,30 +224,36 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
       });
       id = claim.id;
       if (!claim.created) {
+        fresh = false;
         const existing = await system
           .ask<WorkflowState | null>(workflowRef(id), { type: 'get' })
           .catch(() => null);
         if (existing) return { workflow: workflowView(existing), created: false };
       }
     }
-    const state = await system.ask<WorkflowState>(workflowRef(id), {
-      type: 'create',
-      workflow: {
-        id,
-        name: spec.name,
-        definition: null,
-        version: null,
-        onFailure: spec.on_failure,
-        input: spec.input,
-        steps: spec.steps,
-        plan: planned.plan.steps,
-        webhookUrl: spec.webhook_url ?? null,
-        idempotencyKey: spec.idempotency_key ?? null,
-        metadata: spec.metadata ?? null,
-        traceId: context?.traceId ?? null,
-        createdAt: clock.now(),
-      },
-    } satisfies WorkflowMsg);
+    const state = await system.ask<WorkflowState>(
+      workflowRef(id),
+      {
+        type: 'create',
+        workflow: {
+          id,
+          name: spec.name,
+          definition: null,
+          version: null,
+          onFailure: spec.on_failure,
+          input: spec.input,
+          steps: spec.steps,
+          plan: planned.plan.steps,
+          webhookUrl: spec.webhook_url ?? null,
+          idempotencyKey: spec.idempotency_key ?? null,
+          metadata: spec.metadata ?? null,
+          traceId: context?.traceId ?? null,
+          createdAt: clock.now(),
+        },
+        fresh,
+      } satisfies WorkflowMsg,
+      { fresh },
+    );
     return { workflow: workflowView(state), created: true };
   }
 

@@ -37,6 +37,11 @@ export interface SourcedEvent {
 
 export interface AskOptions {
   timeoutMs?: number;
+  /**
+   * The actor was never written (its id was just generated): it starts from its initial state
+   * without a store read. Saves a round trip per new job on Redis; wrong for any id that may exist.
+   */
+  fresh?: boolean;
 }
 
 export interface SystemStats {

@@ -23,6 +23,8 @@ export interface Effect {
   ask: AskHandle | null;
   seq: number;
   error: MailroomError | null;
+  /** For EFFECT_SEND_RELIABLE: the receiver was never written (see AskOptions.fresh). */
+  fresh: boolean;
 }
 
 export function effect(
@@ -33,5 +35,5 @@ export function effect(
   seq = 0,
   error: MailroomError | null = null,
 ): Effect {
-  return { op, version: 0, to, value, ask, seq, error };
+  return { op, version: 0, to, value, ask, seq, error, fresh: false };
 }

@@ -151,7 +151,7 @@ class System implements ActorSystem, CellHost {
           );
         }
       }, timeoutMs);
-      this.deliver(to.kind, to.id, envelope(msg, handle));
+      this.deliver(to.kind, to.id, envelope(msg, handle), options?.fresh === true);
     });
   }
 
@@ -261,7 +261,7 @@ class System implements ActorSystem, CellHost {
 
   // ---- delivery -------------------------------------------------------------------------------
 
-  private deliver(kind: string, id: string, env: Envelope): void {
+  private deliver(kind: string, id: string, env: Envelope, fresh = false): void {
     if (this.stopping && env.sys === SYS_USER && env.from === null) {
       this.refuse(kind, id, env, 'system_stopped', new MailroomError('SYSTEM_STOPPED'));
       return;
@@ -285,7 +285,8 @@ class System implements ActorSystem, CellHost {
       cell.lastActive = this.clock.now();
       this.idleLists.get(kind)!.add(cell, cell.lastActive);
       cell.mailbox = new Mailbox<Envelope>();
-      this.load(cell);
+      if (fresh) cell.activate(undefined);
+      else this.load(cell);
     }
     cell.mailbox ??= new Mailbox<Envelope>();
     if (env.sys === SYS_USER) cell.mailbox.post(env);
@@ -406,7 +407,7 @@ class System implements ActorSystem, CellHost {
         const env = envelope(item.value);
         env.from = cell.key;
         env.seq = item.seq;
-        this.deliver(item.to!.kind, item.to!.id, env);
+        this.deliver(item.to!.kind, item.to!.id, env, item.fresh);
         return;
       }
       case EFFECT_CONFIRM: {

@@ -70,7 +70,7 @@ export class TurnContext<M> implements ActorContext<M> {
     this.immediate.push(effect(EFFECT_TELL, to, msg));
   }
 
-  tellReliably(to: ActorRef, msg: unknown): void {
+  tellReliably(to: ActorRef, msg: unknown, options?: { fresh?: boolean }): void {
     const key = refKey(to);
     this.outSeq ??= { ...this.rec.outSeq };
     const seq = (this.outSeq[key] ?? 0) + 1;
@@ -81,7 +81,9 @@ export class TurnContext<M> implements ActorContext<M> {
     if (!this.hasTimer(REDELIVER_TIMER)) {
       this.draftTimers()[REDELIVER_TIMER] = { at: this.now + this.redeliverMs, msg: null };
     }
-    this.push(effect(EFFECT_SEND_RELIABLE, to, msg, null, seq));
+    const send = effect(EFFECT_SEND_RELIABLE, to, msg, null, seq);
+    send.fresh = options?.fresh === true;
+    this.push(send);
   }
 
   reply(value: unknown): void {

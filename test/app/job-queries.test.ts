@@ -173,3 +173,28 @@ describe('peekJob: reads without a turn', () => {
     expect(h.app.peekJob(job.id)?.status).toBe('cancelled');
   });
 });
+
+describe('new jobs and workflows', () => {
+  it('are created without reading the store: their ids were just made', async () => {
+    const store = new ControlledStore();
+    const loads: string[] = [];
+    const load = store.load.bind(store);
+    store.load = (kind, id) => {
+      loads.push(`${kind}:${id}`);
+      return load(kind, id);
+    };
+    h = await startApp({ store });
+    const { job } = await h.app.submitJob({ type: 'echo', input: 1 });
+    const { workflow } = await h.app.submitWorkflow({
+      name: 'two',
+      steps: [{ type: 'echo' }, { type: 'echo', depends_on: [0] }],
+    });
+    await h.settle();
+    expect((await h.app.getWorkflow(workflow.id)).status).toBe('completed');
+    expect(loads.filter((key) => key.includes(job.id) || key.includes(workflow.id))).toEqual([]);
+    // With an idempotency key the id may be an older job's: that one is read.
+    await h.app.submitJob({ type: 'echo', input: 2, idempotency_key: 'k' });
+    const again = await h.app.submitJob({ type: 'echo', input: 2, idempotency_key: 'k' });
+    expect(again.created).toBe(false);
+  });
+});

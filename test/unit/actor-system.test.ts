@@ -351,6 +351,20 @@ describe('effects wait for durability', () => {
   });
 });
 
+describe('fresh actors', () => {
+  it('an ask marked fresh activates the actor without reading the store', async () => {
+    const store = new ControlledStore();
+    const { system } = start({ store });
+    // A read would fail: only a fresh activation gets through.
+    store.failLoads('counter', 'new', 1);
+    await expect(system.ask(system.ref('counter', 'new'), { type: 'inc' }, { fresh: true })).resolves.toBe(1);
+    store.failLoads('counter', 'other', 1);
+    await expect(system.ask(system.ref('counter', 'other'), { type: 'inc' })).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+    });
+  });
+});
+
 describe('deferred writes', () => {
   it('a deferred turn writes nothing itself; the next write, or writeDeferred, carries it', async () => {
     const store = new ControlledStore();
