@@ -55,21 +55,33 @@ export function decodeCursor(cursor: string): { epoch: string; seq: number } | n
   return { epoch: cursor.slice(0, dot), seq };
 }
 
-export function topicsOf(event: MailroomEvent): string[] {
-  const topics = ['*', `event:${event.type}`];
+const ALL_KINDS = (_kind: string) => true;
+
+/**
+ * The topics an event is published on. `wanted` skips the kinds (`event`, `job`, …) nobody
+ * subscribes to, so publishing builds no topic string that cannot match.
+ */
+export function topicsOf(event: MailroomEvent, wanted: (kind: string) => boolean = ALL_KINDS): string[] {
+  const topics: string[] = [];
+  if (wanted('*')) topics.push('*');
+  if (wanted('event')) topics.push(`event:${event.type}`);
   if ('job_type' in event) {
-    topics.push(`job:${event.job_id}`, `type:${event.job_type}`);
-    if (event.workflow_id) topics.push(`workflow:${event.workflow_id}`);
+    if (wanted('job')) topics.push(`job:${event.job_id}`);
+    if (wanted('type')) topics.push(`type:${event.job_type}`);
+    if (event.workflow_id && wanted('workflow')) topics.push(`workflow:${event.workflow_id}`);
   } else if ('workflow_name' in event) {
-    topics.push(`workflow:${event.workflow_id}`);
+    if (wanted('workflow')) topics.push(`workflow:${event.workflow_id}`);
   } else if ('worker_id' in event) {
-    topics.push(`worker:${event.worker_id}`);
+    if (wanted('worker')) topics.push(`worker:${event.worker_id}`);
   }
   return topics;
 }
 
 export class EventBus {
   private readonly byTopic = new Map<string, Set<Subscriber>>();
+  /** Topics with subscribers, per kind (the part before ':'). */
+  private readonly kinds = new Map<string, number>();
+  private readonly wanted = (kind: string) => this.kinds.has(kind);
   private epoch = '';
 
   constructor(
@@ -87,7 +99,7 @@ export class EventBus {
     // a second one does (a subscriber of two matching topics gets the event once).
     let first: Set<Subscriber> | undefined;
     let served: Set<Subscriber> | null = null;
-    for (const topic of topicsOf(event)) {
+    for (const topic of topicsOf(event, this.wanted)) {
       const subscribers = this.byTopic.get(topic);
       if (!subscribers) continue;
       if (first === undefined) {
@@ -226,7 +238,12 @@ export class EventBus {
     const set = this.byTopic.get(topic);
     if (!set) return;
     set.delete(subscriber);
-    if (set.size === 0) this.byTopic.delete(topic);
+    if (set.size > 0) return;
+    this.byTopic.delete(topic);
+    const kind = kindOf(topic);
+    const left = (this.kinds.get(kind) ?? 1) - 1;
+    if (left > 0) this.kinds.set(kind, left);
+    else this.kinds.delete(kind);
   }
 
   private index(topic: string): Set<Subscriber> {
@@ -234,7 +251,14 @@ export class EventBus {
     if (!set) {
       set = new Set();
       this.byTopic.set(topic, set);
+      const kind = kindOf(topic);
+      this.kinds.set(kind, (this.kinds.get(kind) ?? 0) + 1);
     }
     return set;
   }
+}
+
+function kindOf(topic: string): string {
+  const colon = topic.indexOf(':');
+  return colon < 0 ? topic : topic.slice(0, colon);
 }

@@ -41,17 +41,19 @@ export class RollingStats {
   constructor(private readonly clock: Clock) {}
 
   record(event: MailroomEvent): void {
-    const now = Date.parse(event.at);
     switch (event.type) {
-      case 'job_submitted':
+      case 'job_submitted': {
+        const now = Date.parse(event.at);
         if (this.submittedAt.size >= MAX_TRACKED) {
           const oldest = this.submittedAt.keys().next().value;
           if (oldest !== undefined) this.submittedAt.delete(oldest);
         }
         if (!this.submittedAt.has(event.job_id)) this.submittedAt.set(event.job_id, now);
         return;
+      }
       case 'job_completed':
       case 'job_failed': {
+        const now = Date.parse(event.at);
         const bucket = this.bucket(Math.floor(now / 1000));
         if (event.type === 'job_completed') bucket.completed++;
         else bucket.failed++;
