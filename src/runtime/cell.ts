@@ -4,7 +4,7 @@
  * the store has acknowledged, and effects wait until it reaches the version that produced them.
  */
 import { MailroomError } from '../errors.js';
-import type { ActorIndex, ActorLogic } from './actor.js';
+import type { ActorLogic } from './actor.js';
 import {
   type CellHost,
   initialRecord,
@@ -13,7 +13,7 @@ import {
   PHASE_READY,
   PHASE_STOPPED,
 } from './cell-host.js';
-import { type Filed, mergeFiled, removalEntry, writeEntry } from './commit-entry.js';
+import { type Filed, indexTags, LIVE_INDEX, mergeFiled, removalEntry, writeEntry } from './commit-entry.js';
 import type { Effect } from './effects.js';
 import { EFFECT_CONFIRM, EFFECT_EMIT, EFFECT_REPLY, EFFECT_REPLY_ERROR, effect } from './effects.js';
 import type { Envelope } from './envelope.js';
@@ -22,7 +22,6 @@ import type { Mailbox } from './mailbox.js';
 import { resendEffects, withConfirmed, withRedeliveryRearmed } from './outbox.js';
 import type { Runnable } from './scheduler.js';
 import type { ActorRecord, CommitEntry } from './store/snapshot-store.js';
-import { LIVE_TAG } from './store/snapshot-store.js';
 import type { DeadLetterReason, Directive } from './supervisor.js';
 import { defaultStrategy } from './supervisor.js';
 import { REDELIVER_TIMER, TurnContext } from './turn-context.js';
@@ -450,8 +449,7 @@ export class ActorCell implements Runnable {
       return removalEntry(this.kind, this.id, this.durable, this.maybeWritten, events);
     }
     const index = this.logic.index ? this.logic.index(this.rec.state) : LIVE_INDEX;
-    // Most writes leave the index alone: keeping the same tags array lets writeEntry skip the diff.
-    const tags = sameTags(this.rec.tags, index) ? this.rec.tags : tagsOf(index);
+    const tags = indexTags(this.rec.tags, index);
     const score = index.score ?? 0;
     const rec: ActorRecord =
       tags === this.rec.tags && score === this.rec.score ? this.rec : { ...this.rec, tags, score };
@@ -546,21 +544,6 @@ export class ActorCell implements Runnable {
   drainMailbox(): Envelope[] {
     return this.mailbox ? this.mailbox.drain() : [];
   }
-}
-
-const LIVE_INDEX: ActorIndex = { live: true };
-
-function tagsOf(index: ActorIndex): readonly string[] {
-  const extra = index.tags ?? [];
-  return index.live ? [LIVE_TAG, ...extra] : [...extra];
-}
-
-function sameTags(tags: readonly string[], index: ActorIndex): boolean {
-  const extra = index.tags ?? [];
-  const offset = index.live ? 1 : 0;
-  if (tags.length !== extra.length + offset || (index.live && tags[0] !== LIVE_TAG)) return false;
-  for (let i = 0; i < extra.length; i++) if (tags[i + offset] !== extra[i]) return false;
-  return true;
 }
 
 function nonEmpty<T extends object>(value: T): T | null {

@@ -2,7 +2,9 @@
  * What one actor contributes to a group commit: its record plus the index and timer changes
  * relative to what the store holds, so a commit touches only what moved.
  */
+import type { ActorIndex } from './actor.js';
 import type { ActorRecord, CommitEntry } from './store/snapshot-store.js';
+import { LIVE_TAG } from './store/snapshot-store.js';
 
 /**
  * Index tags and timers that a failed write may nevertheless have filed (a command that timed out
@@ -84,4 +86,20 @@ function union(a: readonly string[] | undefined, b: readonly string[] | undefine
   if (!b || b.length === 0) return a ?? NONE;
   if (!a || a.length === 0) return b;
   return [...new Set([...a, ...b])];
+}
+
+/** The index of an actor whose logic declares none: live, untagged. */
+export const LIVE_INDEX: ActorIndex = { live: true };
+
+/**
+ * The tags a record is filed under. Most writes leave the index alone; returning the previous array
+ * then lets writeEntry skip the tag diff (it compares by identity).
+ */
+export function indexTags(previous: readonly string[], index: ActorIndex): readonly string[] {
+  const extra = index.tags ?? NONE;
+  const offset = index.live ? 1 : 0;
+  let same = previous.length === extra.length + offset && (!index.live || previous[0] === LIVE_TAG);
+  for (let i = 0; same && i < extra.length; i++) same = previous[i + offset] === extra[i];
+  if (same) return previous;
+  return index.live ? [LIVE_TAG, ...extra] : [...extra];
 }
