@@ -29,7 +29,8 @@ export function createJobLogic(options: JobLogicOptions) {
     index: (job) => {
       if (!job) return { live: false };
       return {
-        live: !isTerminalJobStatus(job.status),
+        // In progress is `status:waiting|delayed|pending|running`; recovery reads those.
+        live: false,
         tags: [
           `status:${job.status}`,
           `type:${job.type}`,

@@ -289,7 +289,8 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
     index: (wf) => {
       if (!wf) return { live: false };
       return {
-        live: !TERMINAL.has(wf.status),
+        // In progress is `status:running`.
+        live: false,
         tags: [`status:${wf.status}`, `name:${wf.name}`, 'all'],
         score: wf.createdAt,
       };

@@ -60,7 +60,11 @@ export interface ActorContext<M> {
 
 /** Where a snapshot is listed, so recovery and listings never load every snapshot. */
 export interface ActorIndex {
-  /** Non-terminal actors are listed as live; recovery scans only those. */
+  /**
+   * Also file the actor under the `live` tag: one list per kind of the actors still in progress.
+   * Kinds whose own tags already say that (jobs and workflows, by status) leave it off: it would
+   * cost an index write when they start and another when they end, and nothing would read it.
+   */
   live: boolean;
   /** Secondary index tags (e.g. `status:pending`, `type:echo`), each a sorted set scored by `score`. */
   tags?: readonly string[];
