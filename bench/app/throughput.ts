@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/app/throughput.ts [--variant jobs-memory|jobs-redis|diamond-memory|diamond-redis]
  *       [--duration 8000] [--warmup 2000] [--concurrency 2000] [--redis redis://127.0.0.1:6379] [--json]
+ *       [--every 5000]   (also print throughput, heap and resident actors every N ms, to stderr)
  */
 import { createMailroom, type Mailroom } from '../../src/app/mailroom.js';
 import { loadConfig } from '../../src/config.js';
@@ -40,13 +41,15 @@ const values = flags(
     warmup: { type: 'string' },
     concurrency: { type: 'string' },
     redis: { type: 'string' },
+    every: { type: 'string' },
   },
-  'usage: throughput.ts [--variant NAME] [--duration ms] [--warmup ms] [--concurrency n] [--redis url] [--json]',
+  'usage: throughput.ts [--variant NAME] [--duration ms] [--warmup ms] [--concurrency n] [--redis url] [--every ms] [--json]',
 );
 const durationMs = num(values.duration, 8_000);
 const warmupMs = num(values.warmup, 2_000);
 const concurrency = num(values.concurrency, 2_000);
 const redisUrl = str(values.redis, DEFAULT_REDIS);
+const everyMs = num(values.every, 0);
 
 const DIAMOND = {
   name: 'diamond',
@@ -114,7 +117,21 @@ async function runOne(variant: string): Promise<VariantResult> {
   measuring = true;
   const before = completed;
   const t0 = now();
+  // A long run shows what a short one hides: what stays in memory, and whether throughput holds.
+  let lastCount = completed;
+  const sampler =
+    everyMs > 0
+      ? setInterval(() => {
+          const heapMb = Math.round(process.memoryUsage().heapUsed / 1e6);
+          const rate = ((completed - lastCount) * 1000) / everyMs;
+          lastCount = completed;
+          console.error(
+            `${variant} +${Math.round(now() - t0)} ms: ${fmtRate(rate)}, heap ${heapMb} MB, resident ${app.system.stats().resident}`,
+          );
+        }, everyMs)
+      : undefined;
   await sleep(durationMs);
+  clearInterval(sampler);
   const elapsed = now() - t0;
   measuring = false;
   stopping = true;

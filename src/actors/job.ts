@@ -23,9 +23,17 @@ export { backoffDelay, JOB_KIND, jobRef } from './job-state.js';
 type Ctx = ActorContext<JobMsg>;
 type Job = JobState | null;
 
+/**
+ * A job is busy for moments and then read rarely: it leaves memory after 10 s idle, not the
+ * system's 60 s. At 14k jobs/s on Redis the longer stay held half a million finished jobs and a
+ * gigabyte of heap within 40 s, and throughput fell by a quarter. Reading one back is a store load.
+ */
+const JOB_IDLE_MS = 10_000;
+
 export function createJobLogic(options: JobLogicOptions) {
   return defineActor<Job, JobMsg>({
     initial: () => null,
+    passivateAfterMs: JOB_IDLE_MS,
     index: (job) => {
       if (!job) return { live: false };
       return {

@@ -83,6 +83,7 @@ class System implements ActorSystem, CellHost {
   private readonly askTimeoutMs: number;
   private readonly onEscalate: (error: unknown, ref: ActorRef, msg: unknown) => void;
   private sweepTimer: ReturnType<Clock['setTimeout']> | null = null;
+  private sweepEvery = Number.POSITIVE_INFINITY;
   private resident = 0;
   private loading = 0;
   private busy = 0;
@@ -125,6 +126,11 @@ class System implements ActorSystem, CellHost {
     const idleMs =
       logic.passivateAfterMs ?? (logic.ephemeral ? Number.POSITIVE_INFINITY : this.passivateAfterMs);
     this.idleLists.set(kind, new IdleList(idleMs));
+    // A kind that passivates sooner than the sweep armed at construction needs an earlier sweep.
+    if (this.sweepTimer && !this.stopping && this.sweepInterval() < this.sweepEvery) {
+      this.clock.clearTimeout(this.sweepTimer);
+      this.armSweep();
+    }
   }
 
   ref(kind: string, id: string): ActorRef {
@@ -491,16 +497,17 @@ class System implements ActorSystem, CellHost {
     this.committer.flush();
   }
 
-  private armSweep(): void {
+  private sweepInterval(): number {
     const finite = [...this.idleLists.values()].map((list) => list.idleMs).filter(Number.isFinite);
     // Capped: with no finite idle time the minimum is Infinity, which setTimeout turns into 1 ms.
-    const interval = Math.min(
-      MAX_SWEEP_INTERVAL_MS,
-      Math.max(50, Math.min(this.passivateAfterMs, ...finite) / 2),
-    );
+    return Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(50, Math.min(this.passivateAfterMs, ...finite) / 2));
+  }
+
+  private armSweep(): void {
+    this.sweepEvery = this.sweepInterval();
     this.sweepTimer = this.clock.setTimeout(() => {
       this.sweep();
       if (!this.stopping) this.armSweep();
-    }, interval);
+    }, this.sweepEvery);
   }
 }

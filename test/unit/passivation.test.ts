@@ -63,6 +63,16 @@ describe('passivation', () => {
     expect(system.isResident(ref)).toBe(false);
   });
 
+  it('a kind registered later with a shorter idle time is swept on its own schedule', async () => {
+    const clock = new SimulatedClock();
+    system = createSystem({ store: new MemoryStore(), clock, passivateAfterMs: 60_000 });
+    system.register('quick', { ...counter, passivateAfterMs: IDLE });
+    const ref = system.ref('quick', 'q1');
+    await system.ask(ref, { type: 'inc' });
+    clock.advance(IDLE * 2);
+    expect(system.isResident(ref)).toBe(false);
+  });
+
   it('reactivation restores the state from the snapshot', async () => {
     const { system, clock, store } = start();
     const ref = system.ref('counter', 'c1');
