@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/app/throughput.ts [--variant jobs-memory|jobs-redis|diamond-memory|diamond-redis]
  *       [--duration 8000] [--warmup 2000] [--concurrency 2000] [--redis redis://127.0.0.1:6379] [--json]
- *       [--every 5000]   (also print throughput, heap and resident actors every N ms, to stderr)
+ *       [--every 5000]   (also print throughput, heap, resident actors and armed timers every N ms, to stderr)
  */
 import { createMailroom, type Mailroom } from '../../src/app/mailroom.js';
 import { loadConfig } from '../../src/config.js';
@@ -125,8 +125,9 @@ async function runOne(variant: string): Promise<VariantResult> {
           const heapMb = Math.round(process.memoryUsage().heapUsed / 1e6);
           const rate = ((completed - lastCount) * 1000) / everyMs;
           lastCount = completed;
+          const { resident, timers } = app.system.stats();
           console.error(
-            `${variant} +${Math.round(now() - t0)} ms: ${fmtRate(rate)}, heap ${heapMb} MB, resident ${app.system.stats().resident}`,
+            `${variant} +${Math.round(now() - t0)} ms: ${fmtRate(rate)}, heap ${heapMb} MB, resident ${resident}, timers in memory ${timers}`,
           );
         }, everyMs)
       : undefined;

@@ -23,6 +23,11 @@ export interface SystemOptions {
   redeliverMs?: number;
   /** Guardian for the `escalate` directive. */
   onEscalate?: (error: unknown, ref: ActorRef, msg: unknown) => void;
+  /**
+   * Timers due further out than this stay in the store's timer index only; they are loaded into
+   * memory every half horizon as they come near (default 60 s).
+   */
+  timerHorizonMs?: number;
   /** Group commits allowed in flight at once (each actor is in at most one). */
   maxCommitsInFlight?: number;
   scheduler?: { throughput?: number; turnMessages?: number; turnMicros?: number };

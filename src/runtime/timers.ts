@@ -1,7 +1,9 @@
 /**
- * One heap drives every durable timer in the process. Deadlines live in actor state (and in the
- * store's timer index); the heap only remembers when to wake which actor. Entries are validated by
- * the actor when they fire, so cancelled or moved timers need no removal from the heap.
+ * One heap drives the durable timers due soon. Deadlines live in actor state (and in the store's
+ * timer index); the heap only remembers when to wake which actor. Entries are validated by the
+ * actor when they fire, so cancelled or moved timers need no removal from the heap. Deadlines
+ * past the horizon are not kept: a day of retention timers would hold one entry per finished job
+ * (at thousands of jobs per second, gigabytes); the system loads them from the store as they near.
  */
 import type { Clock, ClockTimer } from './clock.js';
 
@@ -23,6 +25,7 @@ export class TimerHeap {
   constructor(
     private readonly clock: Clock,
     private readonly onDue: (entry: HeapEntry) => void,
+    private readonly horizonMs = Number.POSITIVE_INFINITY,
   ) {}
 
   get size(): number {
@@ -30,7 +33,7 @@ export class TimerHeap {
   }
 
   arm(kind: string, id: string, name: string, at: number): void {
-    if (this.stopped) return;
+    if (this.stopped || at > this.clock.now() + this.horizonMs) return;
     const key = `${kind}\0${id}\0${name}`;
     if (this.armed.get(key) === at) return;
     this.armed.set(key, at);

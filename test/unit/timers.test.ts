@@ -236,6 +236,41 @@ describe('durable timers', () => {
     expect(second.events).toEqual([{ fired: 'later', now: T0 + 10_000 }]);
   });
 
+  it('a timer past the horizon waits in the store, not in memory, and still fires on time, once', async () => {
+    const { system, clock, store, events, ref } = start({ timerHorizonMs: 10_000 });
+    await system.ask(ref, { type: 'arm', name: 'far', at: T0 + 100_000, payload: 'later' });
+    await system.ask(ref, { type: 'arm', name: 'near', at: T0 + 1_000, payload: 'soon' });
+    expect(system.stats().timers).toBe(1);
+    await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toHaveLength(2);
+    // Each load runs every half horizon and arms what falls within the horizon.
+    for (let i = 0; i < 19; i++) await advance(system, clock, 5_000);
+    await advance(system, clock, 4_000);
+    expect(events).toHaveLength(1);
+    await advance(system, clock, 999);
+    expect(events).toHaveLength(1);
+    await advance(system, clock, 1);
+    expect(events[1]).toEqual({ fired: 'later', now: T0 + 100_000 });
+    await advance(system, clock, 60_000);
+    expect(events).toHaveLength(2);
+  });
+
+  it('after recover() only timers within the horizon are in memory; a later one fires on time', async () => {
+    const store = new MemoryStore();
+    const first = start({ store });
+    await first.system.ask(first.ref, { type: 'arm', name: 'day', at: T0 + 86_400_000, payload: 'd' });
+    await first.system.shutdown();
+    const clock = new SimulatedClock(T0 + 1_000);
+    const second = start({ store, clock, timerHorizonMs: 3_600_000 });
+    await expect(second.system.recover()).resolves.toEqual({ timers: 0 });
+    expect(second.system.stats().timers).toBe(0);
+    // Half-hour steps: each lets the half-horizon load run and arm what came near.
+    for (let i = 0; i < 47; i++) await advance(second.system, clock, 1_800_000);
+    expect(second.system.stats().timers).toBe(1);
+    expect(second.events).toEqual([]);
+    await advance(second.system, clock, 86_400_000 - 1_000 - 47 * 1_800_000);
+    expect(second.events).toEqual([{ fired: 'd', now: T0 + 86_400_000 }]);
+  });
+
   it('the runtime timer name is reserved', async () => {
     const { system, ref } = start();
     await expect(rejectionCode(system.ask(ref, { type: 'arm-reserved' }))).resolves.toBe('ACTOR_FAILED');
