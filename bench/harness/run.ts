@@ -150,7 +150,7 @@ function systemResult(r: {
       counts: recorder.timeline.slice(0, Math.max(1, Math.floor(windowMs / recorder.bucketMs))),
     },
     cpu: { generator: r.cpu.generator, server: r.cpu.server, redis: r.cpu.redis },
-    extra: {},
+    extra: plan.mode === 'open' ? sendLateness(recorder) : {},
   };
 }
 
@@ -224,4 +224,12 @@ export async function measureOpenLoops(options: MeasureOpenLoopsOptions): Promis
       cpu: usage,
     }),
   );
+}
+
+/** The generator's own lateness at its p50 and p99, in ms (open loop). */
+function sendLateness(recorder: Recorder): Record<string, number> {
+  const h = recorder.sendLateness;
+  if (h.totalCount === 0) return {};
+  const ms = (p: number) => Math.round(h.getValueAtPercentile(p) / 10) / 100;
+  return { send_late_p50_ms: ms(50), send_late_p99_ms: ms(99) };
 }

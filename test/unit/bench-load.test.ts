@@ -25,6 +25,11 @@ class VirtualClock implements Clock {
     return this.t;
   }
 
+  /** The generator itself busy for `ms` (time passes with nothing else running). */
+  block(ms: number): void {
+    this.t += ms;
+  }
+
   sleepUntil(at: number): Promise<void> {
     return new Promise((wake) => this.schedule(Math.max(at, this.t), wake));
   }
@@ -146,9 +151,25 @@ describe('coordinated omission', () => {
       sendTimes.push(clock.now());
       return server();
     };
-    await clock.run(openLoop({ rate: 1000, durationMs: 300, send, recorder: new Recorder(0), clock }));
+    const recorder = new Recorder(0);
+    await clock.run(openLoop({ rate: 1000, durationMs: 300, send, recorder, clock }));
     expect(sendTimes.filter((t) => t >= 100 && t < 200)).toHaveLength(100);
     for (const [i, t] of sendTimes.entries()) expect(t).toBeCloseTo(i, 6);
+    // On time, so the generator's own lateness is nil (recorded as the 1 µs floor).
+    expect(recorder.sendLateness.totalCount).toBe(300);
+    expect(recorder.sendLateness.maxValue).toBeLessThanOrEqual(1);
+  });
+
+  it('open loop records how late the generator itself sent, apart from the latency', async () => {
+    const clock = new VirtualClock();
+    const recorder = new Recorder(0);
+    // A send that blocks the generator for 5 ms makes the requests due meanwhile go out late.
+    const send = () => {
+      clock.block(5);
+      return Promise.resolve(true as const);
+    };
+    await clock.run(openLoop({ rate: 1000, durationMs: 20, send, recorder, clock }));
+    expect(recorder.sendLateness.maxValue).toBeGreaterThanOrEqual(4_000);
   });
 
   it('closed loop: raw service time hides the stall; the corrected copy restores it', async () => {
