@@ -38,6 +38,7 @@ import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-stor
 import type { DeadLetter, DeadLetterReason } from './supervisor.js';
 import { TimerHeap } from './timers.js';
 import { parseRefKey } from './turn-context.js';
+import { UpcomingTimers } from './upcoming-timers.js';
 
 const silentLogger = {
   debug() {},
@@ -83,8 +84,7 @@ class System implements ActorSystem, CellHost {
   private readonly askTimeoutMs: number;
   private readonly onEscalate: (error: unknown, ref: ActorRef, msg: unknown) => void;
   private sweepTimer: ReturnType<Clock['setTimeout']> | null = null;
-  private timerLoad: ReturnType<Clock['setTimeout']> | null = null;
-  private readonly timerHorizonMs: number;
+  private readonly upcoming: UpcomingTimers;
   private sweepEvery = Number.POSITIVE_INFINITY;
   private resident = 0;
   private loading = 0;
@@ -110,7 +110,7 @@ class System implements ActorSystem, CellHost {
       options.maxCommitsInFlight ?? 4,
     );
     this.scheduler = new Scheduler({ ...options.scheduler, afterTurn: () => this.committer.flush() });
-    this.timerHorizonMs = options.timerHorizonMs ?? 60_000;
+    const horizonMs = options.timerHorizonMs ?? 60_000;
     this.timers = new TimerHeap(
       this.clock,
       (entry) => {
@@ -119,11 +119,14 @@ class System implements ActorSystem, CellHost {
         env.timerAt = entry.at;
         this.deliver(entry.kind, entry.id, env);
       },
-      this.timerHorizonMs,
+      horizonMs,
+    );
+    this.upcoming = new UpcomingTimers(this.store, this.clock, this.logger, this.timers, horizonMs, (kind) =>
+      this.logics.has(kind),
     );
     for (const [kind, logic] of Object.entries(options.actors ?? {})) this.register(kind, logic);
     this.armSweep();
-    this.armTimerLoad();
+    this.upcoming.start();
   }
 
   register(kind: string, logic: AnyActorLogic): void {
@@ -179,34 +182,9 @@ class System implements ActorSystem, CellHost {
   }
 
   async recover(): Promise<{ timers: number }> {
-    const timers = await this.loadUpcomingTimers();
+    const timers = await this.upcoming.load();
     this.timers.fireDue();
     return { timers };
-  }
-
-  /** Arms the store's timers due within the horizon (those already armed are not duplicated). */
-  private async loadUpcomingTimers(): Promise<number> {
-    const timers = await this.store.loadTimers(this.clock.now() + this.timerHorizonMs);
-    for (const timer of timers) {
-      if (this.logics.has(timer.kind)) this.timers.arm(timer.kind, timer.id, timer.name, timer.at);
-    }
-    return timers.length;
-  }
-
-  /** Every half horizon, so a timer is in the heap at least half a horizon before it is due. */
-  private armTimerLoad(): void {
-    if (!Number.isFinite(this.timerHorizonMs) || this.stopping) return;
-    this.timerLoad = this.clock.setTimeout(() => {
-      this.timerLoad = null;
-      if (this.stopping) return;
-      this.loadUpcomingTimers().then(
-        () => this.armTimerLoad(),
-        (error: unknown) => {
-          this.logger.warn({ err: error }, 'could not load upcoming timers from the store; trying again');
-          this.armTimerLoad();
-        },
-      );
-    }, this.timerHorizonMs / 2);
   }
 
   list(kind: string, tag: string, options: ListOptions): Promise<ListPage> {
@@ -282,7 +260,7 @@ class System implements ActorSystem, CellHost {
     if (this.stopping) return;
     this.stopping = true;
     if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
-    if (this.timerLoad) this.clock.clearTimeout(this.timerLoad);
+    this.upcoming.stop();
     this.timers.stop();
     this.writeDeferred();
     const timeoutMs = options?.timeoutMs ?? 5_000;
