@@ -86,16 +86,7 @@ export class ActorCell implements Runnable {
 
   /** True when nothing would be lost by dropping this cell from memory. */
   get canPassivate(): boolean {
-    return (
-      this.phase === PHASE_READY &&
-      !this.queued &&
-      !this.inDirtyList &&
-      !this.isDirty &&
-      !this.isCommitting &&
-      this.pending === null &&
-      !this.unwritten &&
-      (this.mailbox === null || this.mailbox.size === 0)
-    );
+    return this.isSettled && !this.inDirtyList && !this.unwritten;
   }
 
   /**
