@@ -108,20 +108,15 @@ export class MemoryStore implements SnapshotStore {
     const set = this.tags.get(kind)?.get(tag);
     if (!set) return Promise.resolve({ ids: [], next: null });
     const sign = options.descending ? -1 : 1;
-    const sorted = [...set].sort((a, b) => sign * (a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
-    let start = 0;
     const after = options.cursor ? decodeCursor(options.cursor) : null;
-    if (after) {
-      start = sorted.findIndex(([id, score]) => {
-        const byScore = sign * (score - after.score);
-        return byScore > 0 || (byScore === 0 && sign * (id < after.id ? -1 : id > after.id ? 1 : 0) > 0);
-      });
-      if (start < 0) start = sorted.length;
-    }
-    const page = sorted.slice(start, start + options.limit);
+    // One pass keeping the first limit + 1 entries past the cursor in a bounded heap, instead of
+    // sorting the whole set per page (a page of 50 from 200k jobs held the event loop 45 ms).
+    const page = firstAfter(set, sign, after, options.limit + 1);
+    const more = page.length > options.limit;
+    if (more) page.length = options.limit;
     const last = page[page.length - 1];
-    const next = last && start + options.limit < sorted.length ? encodeCursor(last[1], last[0]) : null;
-    return Promise.resolve({ ids: page.map(([id]) => id), next });
+    const next = more && last ? encodeCursor(last.score, last.id) : null;
+    return Promise.resolve({ ids: page.map((entry) => entry.id), next });
   }
 
   count(kind: string, tag: string, minScore?: number): Promise<number> {
@@ -166,4 +161,60 @@ export class MemoryStore implements SnapshotStore {
       this.closed ? 'the memory store is closed' : 'the store is unreachable',
     );
   }
+}
+
+interface Ranked {
+  id: string;
+  score: number;
+}
+
+/** Listing order: by score (times sign), then by id; negative when (aId, aScore) comes first. */
+function compare(sign: number, aId: string, aScore: number, bId: string, bScore: number): number {
+  return sign * (aScore - bScore || (aId < bId ? -1 : aId > bId ? 1 : 0));
+}
+
+/**
+ * The first `count` members of a tag set strictly after `after`, in listing order. A max-heap of
+ * the best `count` so far (the last in order on top) sees each member once: O(n log count).
+ */
+function firstAfter(
+  set: ReadonlyMap<string, number>,
+  sign: number,
+  after: { score: number; id: string } | null,
+  count: number,
+): Ranked[] {
+  const heap: Ranked[] = [];
+  const later = (a: Ranked, b: Ranked) => compare(sign, a.id, a.score, b.id, b.score) > 0;
+  set.forEach((score, id) => {
+    if (after && compare(sign, id, score, after.id, after.score) <= 0) return;
+    if (heap.length === count) {
+      const top = heap[0]!;
+      if (compare(sign, id, score, top.id, top.score) >= 0) return;
+      // Replace the last-in-order entry and sift it down.
+      const entry = { id, score };
+      let i = 0;
+      for (;;) {
+        const left = 2 * i + 1;
+        if (left >= count) break;
+        const right = left + 1;
+        const child = right < count && later(heap[right]!, heap[left]!) ? right : left;
+        if (!later(heap[child]!, entry)) break;
+        heap[i] = heap[child]!;
+        i = child;
+      }
+      heap[i] = entry;
+      return;
+    }
+    const entry = { id, score };
+    let i = heap.length;
+    heap.push(entry);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!later(entry, heap[parent]!)) break;
+      heap[i] = heap[parent]!;
+      i = parent;
+    }
+    heap[i] = entry;
+  });
+  return heap.sort((a, b) => compare(sign, a.id, a.score, b.id, b.score));
 }
