@@ -185,6 +185,15 @@ describe('reliable delivery', () => {
     expect(rec?.timers).toBeNull();
   });
 
+  it('writes deferred confirmations when the system shuts down', async () => {
+    const { system, store, send } = start();
+    send('bye');
+    await system.idle();
+    expect((await store.load('sender', 's1'))?.outbox).toHaveLength(1);
+    await system.shutdown();
+    expect((await store.load('sender', 's1'))?.outbox).toBeNull();
+  });
+
   it('writes deferred confirmations before the actor leaves memory', async () => {
     const { system, clock, store, send, s1 } = start({ passivateAfterMs: 500 });
     send('bye');
