@@ -9,9 +9,17 @@ import type { Clock, ClockTimer } from './clock.js';
 import type { SnapshotStore } from './store/snapshot-store.js';
 import type { TimerHeap } from './timers.js';
 
+/**
+ * Each load reads from a little before where the previous one ended: a timer written while that
+ * load ran (a write may take up to the store's command timeout) is not missed.
+ */
+const OVERLAP_MS = 10_000;
+
 export class UpcomingTimers {
   private timer: ClockTimer | null = null;
   private stopped = false;
+  /** The previous load covered every deadline up to here (none yet: from the beginning). */
+  private loadedUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly store: SnapshotStore,
@@ -25,10 +33,15 @@ export class UpcomingTimers {
 
   /** Arms every stored timer due within the horizon (already armed ones are not duplicated). */
   async load(): Promise<number> {
-    const timers = await this.store.loadTimers(this.clock.now() + this.horizonMs);
+    const until = this.clock.now() + this.horizonMs;
+    const after = this.loadedUntil - OVERLAP_MS;
+    // Only the deadlines that came within reach since the previous load (a timer set nearer than
+    // the horizon was armed when it was set); the first load, at recovery, reads everything due.
+    const timers = await this.store.loadTimers(until, Number.isFinite(after) ? after : undefined);
     for (const timer of timers) {
       if (this.runs(timer.kind)) this.heap.arm(timer.kind, timer.id, timer.name, timer.at);
     }
+    this.loadedUntil = until;
     return timers.length;
   }
 

@@ -95,6 +95,8 @@ const SCORES = [
 interface StoreOptions {
   /** Redis only: entries per script call. */
   maxEntriesPerCall?: number;
+  /** Redis only: timers per round trip of loadTimers. */
+  timersPerRead?: number;
 }
 
 const redisStores: RedisStore[] = [];
@@ -326,6 +328,20 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     expect(await store.loadTimers(1.4999)).toEqual(timers.slice(0, 6));
     expect(await store.loadTimers(-1.5)).toEqual(timers.slice(0, 3));
     expect(await store.loadTimers(2 ** 53 - 2)).toEqual(timers.slice(0, -1));
+  });
+
+  it('loads the timers of a window, after (exclusive) to until (inclusive), read in pages', async () => {
+    const paged = await create({ timersPerRead: 3 });
+    const deadlines = [10, 20, 20, 20, 30, 40, 50, 60];
+    await paged.commit(
+      deadlines.map((at, i) => write('job', `w${i}`, record(i), { setTimers: [['due', at]] })),
+    );
+    const ids = (timers: Array<{ id: string }>) => timers.map((timer) => timer.id);
+    expect(ids(await paged.loadTimers(Number.POSITIVE_INFINITY))).toEqual(deadlines.map((_, i) => `w${i}`));
+    expect(ids(await paged.loadTimers(50, 20))).toEqual(['w4', 'w5', 'w6']);
+    expect(ids(await paged.loadTimers(20, 10))).toEqual(['w1', 'w2', 'w3']);
+    expect(ids(await paged.loadTimers(20, 20))).toEqual([]);
+    expect(ids(await paged.loadTimers(Number.POSITIVE_INFINITY, 40))).toEqual(['w6', 'w7']);
   });
 
   it('reports one increasing seq per event, in entry order, across a batch split into several calls', async () => {

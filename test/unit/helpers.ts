@@ -115,8 +115,8 @@ export class ControlledStore implements SnapshotStore {
     return this.inner.count(kind, tag);
   }
 
-  loadTimers(until: number): Promise<TimerRef[]> {
-    return this.inner.loadTimers(until);
+  loadTimers(until: number, after?: number): Promise<TimerRef[]> {
+    return this.inner.loadTimers(until, after);
   }
 
   readEvents(afterSeq: number, limit: number): Promise<LoggedEvent[]> {

@@ -128,11 +128,11 @@ export class MemoryStore implements SnapshotStore {
     return Promise.resolve(n);
   }
 
-  loadTimers(until: number): Promise<TimerRef[]> {
+  loadTimers(until: number, after = Number.NEGATIVE_INFINITY): Promise<TimerRef[]> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
     // Called every half timer horizon: walk the map rather than copy every timer into an array.
     const due: TimerRef[] = [];
-    for (const timer of this.timers.values()) if (timer.at <= until) due.push(timer);
+    for (const timer of this.timers.values()) if (timer.at <= until && timer.at > after) due.push(timer);
     due.sort((a, b) => a.at - b.at);
     return Promise.resolve(due);
   }

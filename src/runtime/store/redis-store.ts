@@ -38,6 +38,8 @@ export interface RedisStoreOptions {
   maxEntriesPerCall?: number;
   /** Approximate number of events the log keeps (older ones are trimmed). */
   eventLogMaxLen?: number;
+  /** Timers read per round trip by loadTimers. */
+  timersPerRead?: number;
 }
 
 /** Both directions use plain msgpack (no record extension), so any process can read any snapshot. */
@@ -91,6 +93,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
   return new RedisStore(client, keys, {
     maxEntriesPerCall: options.maxEntriesPerCall ?? 1_000,
     eventLogMaxLen: options.eventLogMaxLen ?? 100_000,
+    timersPerRead: options.timersPerRead ?? 10_000,
     epoch,
   });
 }
@@ -103,7 +106,12 @@ export class RedisStore implements SnapshotStore {
   constructor(
     readonly client: ScriptedRedis,
     readonly keys: KeyBuilder,
-    private readonly settings: { maxEntriesPerCall: number; eventLogMaxLen: number; epoch: string },
+    private readonly settings: {
+      maxEntriesPerCall: number;
+      eventLogMaxLen: number;
+      timersPerRead: number;
+      epoch: string;
+    },
   ) {}
 
   async load(kind: string, id: string): Promise<ActorRecord | undefined> {
@@ -197,17 +205,23 @@ export class RedisStore implements SnapshotStore {
     return this.call(() => this.client.zcount(key, minScore, '+inf'));
   }
 
-  async loadTimers(until: number): Promise<TimerRef[]> {
+  async loadTimers(until: number, after?: number): Promise<TimerRef[]> {
     const max = Number.isFinite(until) ? String(until) : '+inf';
-    const reply = await this.call(() =>
-      this.client.zrangebyscore(this.keys.timers(), '-inf', max, 'WITHSCORES'),
-    );
+    const min = after === undefined || !Number.isFinite(after) ? '-inf' : `(${after}`;
+    const page = this.settings.timersPerRead;
     const timers: TimerRef[] = [];
-    for (let i = 0; i + 1 < reply.length; i += 2) {
-      const member = parseTimerMember(reply[i]!);
-      if (member) timers.push({ ...member, at: Number(reply[i + 1]) });
+    // In pages, each its own round trip: a day-old server loads a minute of retention timers at
+    // once, and one reply that size would hold Redis and then this event loop for its whole length.
+    for (let offset = 0; ; offset += page) {
+      const reply = await this.call(() =>
+        this.client.zrangebyscore(this.keys.timers(), min, max, 'WITHSCORES', 'LIMIT', offset, page),
+      );
+      for (let i = 0; i + 1 < reply.length; i += 2) {
+        const member = parseTimerMember(reply[i]!);
+        if (member) timers.push({ ...member, at: Number(reply[i + 1]) });
+      }
+      if (reply.length < 2 * page) return timers;
     }
-    return timers;
   }
 
   async ping(): Promise<void> {

@@ -97,8 +97,8 @@ export interface SnapshotStore {
   list(kind: string, tag: string, options: ListOptions): Promise<ListPage>;
   /** Members of a tag set; with `minScore`, only those scored at least that (creation time: "since"). */
   count(kind: string, tag: string, minScore?: number): Promise<number>;
-  /** Every durable timer with `at <= until`, earliest first. */
-  loadTimers(until: number): Promise<TimerRef[]>;
+  /** Every durable timer with `after < at <= until` (no lower bound without `after`), earliest first. */
+  loadTimers(until: number, after?: number): Promise<TimerRef[]>;
   /** Resolves when the store answers; rejects with STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
