@@ -37,6 +37,18 @@ describe('thread executors', () => {
   const settled = (id: string) =>
     waitForJob(t.base, id, (job) => ['completed', 'failed', 'cancelled'].includes(job.status), {}, WAIT);
   const runner = (type: string) => t.server.threads.runners.get(type)!;
+  /**
+   * A thread is terminated and replaced as an effect of the write that ends the attempt, so the
+   * job can read as failed or cancelled a moment before the replacement is counted.
+   */
+  const statsOnceTrue = async (
+    type: string,
+    ok: (stats: ReturnType<ReturnType<typeof runner>['stats']>) => boolean,
+  ) => {
+    const deadline = Date.now() + WAIT;
+    while (!ok(runner(type).stats()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return runner(type).stats();
+  };
 
   it('runs jobs in a long-lived thread that keeps its state, with progress', async () => {
     const first = await settled((await submit({ type: 'counter', input: { n: 1 } })).id);
@@ -56,7 +68,7 @@ describe('thread executors', () => {
     expect(done.status).toBe('failed');
     expect(done.attempts).toBe(2);
     expect(done.error).toMatchObject({ code: 'TIMEOUT', retryable: true });
-    const after = runner('spin').stats();
+    const after = await statsOnceTrue('spin', (s) => s.restarts >= before.restarts + 2 && s.busy === 0);
     expect(after.restarts).toBe(before.restarts + 2);
     expect(after.aborted).toBe(before.aborted + 2);
     // The replacement thread serves the next job.
@@ -73,11 +85,8 @@ describe('thread executors', () => {
     const cancelled = await call(t.base, 'POST', `/api/v1/jobs/${job.id}/cancel`, { reason: 'enough' });
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');
-    const deadline = Date.now() + WAIT;
-    while (runner('spin').stats().restarts === before.restarts && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(runner('spin').stats()).toMatchObject({ restarts: before.restarts + 1, busy: 0 });
+    const after = await statsOnceTrue('spin', (s) => s.restarts > before.restarts && s.busy === 0);
+    expect(after).toMatchObject({ restarts: before.restarts + 1, busy: 0 });
     const next = await settled((await submit({ type: 'spin', input: {} })).id);
     expect(next.status).toBe('completed');
   });
