@@ -1,0 +1,219 @@
+/**
+ * A job's attempts, from the queue to the end: queueing (now or after a delay), taking a lease and
+ * starting the execution, progress, completion, a failed attempt and its retry, a lost lease, and
+ * the finish with its one terminal event. The job actor (job.ts) routes its messages here.
+ */
+import { MailroomError } from '../errors.js';
+import type { ActorContext } from '../runtime/actor.js';
+import { isoAt, type JobError } from '../schemas/common.js';
+import type { DistributiveOmit, EventDraft } from '../schemas/events.js';
+import type { DispatcherMsg } from './dispatcher-messages.js';
+import { DISPATCHER } from './dispatcher-messages.js';
+import { eventId } from './ids.js';
+import { backoffDelay, type JobLogicOptions, type JobMsg, type JobState } from './job-state.js';
+import type { WorkflowMsg } from './workflow-messages.js';
+import { workflowRef } from './workflow-state.js';
+
+type Ctx = ActorContext<JobMsg>;
+
+export function toDelayed(job: JobState, at: number, ctx: Ctx): JobState {
+  ctx.setTimer('due', at, { type: 'due' });
+  return { ...job, status: 'delayed', runAt: at, workerId: null, lease: null };
+}
+
+export function toPending(job: JobState, ctx: Ctx, queueNow = false): JobState {
+  const next: JobState = {
+    ...job,
+    status: 'pending',
+    runAt: null,
+    workerId: null,
+    lease: null,
+    enqueuedAt: ctx.now,
+  };
+  enqueue(next, ctx, queueNow);
+  return next;
+}
+
+export function enqueue(job: JobState, ctx: Ctx, now = false): void {
+  const msg: DispatcherMsg = {
+    type: 'enqueue',
+    jobId: job.id,
+    jobType: job.type,
+    priority: job.priority,
+    enqueuedAt: job.enqueuedAt,
+    needs: job.needs,
+  };
+  if (now) ctx.tellNow(DISPATCHER, msg);
+  else ctx.tell(DISPATCHER, msg);
+}
+
+export function lease(job: JobState, token: string, workerId: string, ctx: Ctx): JobState {
+  if (job.status !== 'pending') {
+    // Cancelled or already leased meanwhile: give the slot back.
+    ctx.tell(DISPATCHER, { type: 'lease_refused', jobId: job.id, lease: token } satisfies DispatcherMsg);
+    return job;
+  }
+  const attempts = job.attempts + 1;
+  const deadline = job.timeoutMs === null ? null : ctx.now + job.timeoutMs;
+  if (deadline !== null) ctx.setTimer('attempt', deadline, { type: 'attempt_timeout', lease: token });
+  const next: JobState = {
+    ...job,
+    status: 'running',
+    attempts,
+    lease: token,
+    workerId,
+    progress: 0,
+    startedAt: ctx.now,
+  };
+  // Execution starts now rather than after the `running` write: delivery is at-least-once anyway,
+  // and a job that finishes quickly then has its start and its end in one write. Should that write
+  // fail, the state falls back to `pending` and the gated `lease_accepted` never comes, so the
+  // dispatcher's ack timeout cancels the execution and requeues the job.
+  ctx.tellNow(DISPATCHER, {
+    type: 'lease_start',
+    assignment: {
+      jobId: job.id,
+      type: job.type,
+      input: job.input,
+      attempt: attempts,
+      lease: token,
+      timeoutMs: job.timeoutMs,
+      deadline,
+      workerId,
+    },
+  } satisfies DispatcherMsg);
+  ctx.tell(DISPATCHER, { type: 'lease_accepted', jobId: job.id, lease: token } satisfies DispatcherMsg);
+  if (job.workflowId !== null) {
+    ctx.tell(workflowRef(job.workflowId), {
+      type: 'step_started',
+      step: job.step!,
+      attempts,
+      startedAt: ctx.now,
+    } satisfies WorkflowMsg);
+  }
+  emit(ctx, next, { type: 'job_started', attempt: attempts, worker_id: workerId });
+  return next;
+}
+
+export function holdsLease(job: JobState, token: string, ctx: Ctx): boolean {
+  if (job.status === 'running' && job.lease === token) return true;
+  ctx.replyError(
+    new MailroomError('LEASE_STALE', `lease ${token} is not the current lease of job ${job.id}`),
+  );
+  return false;
+}
+
+export function progress(job: JobState, msg: Extract<JobMsg, { type: 'progress' }>, ctx: Ctx): JobState {
+  if (!holdsLease(job, msg.lease, ctx)) return job;
+  const value = Math.max(0, Math.min(100, msg.progress));
+  const next = { ...job, progress: value };
+  emit(ctx, next, { type: 'job_progress', progress: value, message: msg.message ?? null });
+  return next;
+}
+
+export function complete(
+  job: JobState,
+  msg: Extract<JobMsg, { type: 'complete' }>,
+  ctx: Ctx,
+  options: JobLogicOptions,
+): JobState {
+  if (!holdsLease(job, msg.lease, ctx)) return job;
+  return finish(
+    job,
+    'completed',
+    { output: msg.output, cost: msg.cost ?? null, progress: 100 },
+    ctx,
+    options,
+  );
+}
+
+export function attemptFailed(job: JobState, error: JobError, ctx: Ctx, options: JobLogicOptions): JobState {
+  releaseSlot(job, ctx);
+  if (error.retryable && job.attempts < job.maxAttempts) {
+    const at = ctx.now + backoffDelay(job.backoff, job.attempts);
+    ctx.cancelTimer('attempt');
+    const next = toDelayed({ ...job, error }, at, ctx);
+    emit(ctx, next, {
+      type: 'job_retrying',
+      error,
+      attempt: job.attempts,
+      retry_at: new Date(at).toISOString(),
+    });
+    return next;
+  }
+  return finish(job, 'failed', { error }, ctx, options, false);
+}
+
+export function leaseLost(job: JobState, token: string, ctx: Ctx): JobState {
+  if (job.status !== 'running' || job.lease !== token) return job;
+  ctx.cancelTimer('attempt');
+  // The worker vanished, not the job's fault: the attempt does not count.
+  return toPending({ ...job, attempts: job.attempts - 1, progress: 0 }, ctx);
+}
+
+export function releaseSlot(job: JobState, ctx: Ctx): void {
+  if (job.status !== 'running' || job.lease === null) return;
+  ctx.tell(DISPATCHER, {
+    type: 'execution_ended',
+    jobId: job.id,
+    jobType: job.type,
+    lease: job.lease,
+    workerId: job.workerId,
+  } satisfies DispatcherMsg);
+}
+
+export function finish(
+  job: JobState,
+  status: 'completed' | 'failed' | 'cancelled',
+  changes: Partial<JobState>,
+  ctx: Ctx,
+  options: JobLogicOptions,
+  freeSlot = true,
+): JobState {
+  if (freeSlot) releaseSlot(job, ctx);
+  ctx.cancelTimer('attempt');
+  ctx.cancelTimer('due');
+  ctx.setTimer('expire', ctx.now + options.retentionMs, { type: 'expire' });
+  const next: JobState = { ...job, ...changes, status, completedAt: ctx.now, lease: null, runAt: null };
+  if (next.workflowId !== null) {
+    ctx.tellReliably(workflowRef(next.workflowId), {
+      type: 'step_finished',
+      step: next.step!,
+      status,
+      output: next.output,
+      error: next.error,
+      cost: next.cost,
+      attempts: next.attempts,
+      startedAt: next.startedAt,
+      completedAt: ctx.now,
+    } satisfies WorkflowMsg);
+  }
+  if (status === 'completed') {
+    emit(ctx, next, { type: 'job_completed', output: next.output, cost: next.cost, attempts: next.attempts });
+  } else if (status === 'failed') {
+    emit(ctx, next, { type: 'job_failed', error: next.error!, attempts: next.attempts });
+  } else {
+    emit(ctx, next, { type: 'job_cancelled', reason: next.cancelReason });
+  }
+  ctx.reply(next);
+  return next;
+}
+
+type JobEventBody = DistributiveOmit<
+  Extract<EventDraft, { job_id: string }>,
+  'id' | 'seq' | 'at' | 'trace_id' | 'job_id' | 'job_type' | 'workflow_id'
+>;
+
+export function emit(ctx: Ctx, job: JobState, body: JobEventBody): void {
+  // Common fields first and `seq` reserved: V8 copies a spread fast only when no new keys follow it.
+  ctx.emit({
+    id: eventId(),
+    seq: 0,
+    at: isoAt(ctx.now),
+    trace_id: job.traceId,
+    job_id: job.id,
+    job_type: job.type,
+    workflow_id: job.workflowId,
+    ...body,
+  });
+}
