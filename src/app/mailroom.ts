@@ -39,6 +39,7 @@ import { parse, validation } from './validation.js';
 
 export type { ListQuery, Page };
 
+import { requeueUnfinishedJobs } from './recovery.js';
 import { RemoteWorkers } from './remote-workers.js';
 import { RollingStats } from './stats.js';
 import { executionSink, reportWork } from './work-reports.js';
@@ -57,8 +58,6 @@ export type {
   WorkerRegistration,
   WorkerView,
 } from './mailroom-api.js';
-
-const RECOVERY_PAGE = 1_000;
 
 export async function createMailroom(options: MailroomOptions): Promise<Mailroom> {
   const clock = options.clock ?? systemClock;
@@ -338,26 +337,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   async function recover(): Promise<{ timers: number; requeued: number }> {
     const { timers } = await system.recover();
     await workers.endSessionsOfEarlierRun();
-    // Both lists are read before any job is requeued. Listing `running` after the pending jobs
-    // were requeued also caught those that had just been leased again in this process: requeued a
-    // second time, they forgot their live lease, whose executor slot then leaked for good.
-    const ids: string[] = [];
-    for (const status of ['pending', 'running'] as const) {
-      let cursor: string | null = null;
-      do {
-        const page = await system.list(JOB_KIND, `status:${status}`, { limit: RECOVERY_PAGE, cursor });
-        ids.push(...page.ids);
-        cursor = page.next;
-      } while (cursor);
-    }
-    for (let start = 0; start < ids.length; start += RECOVERY_PAGE) {
-      for (const id of ids.slice(start, start + RECOVERY_PAGE)) {
-        system.tell(jobRef(id), { type: 'requeue' } satisfies JobMsg);
-      }
-      // Let the requeued jobs activate in bounded waves instead of all at once.
-      await system.idle();
-    }
-    return { timers, requeued: ids.length };
+    return { timers, requeued: await requeueUnfinishedJobs(system) };
   }
 
   return {
