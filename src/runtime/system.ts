@@ -32,7 +32,7 @@ import type { AskHandle, Envelope } from './envelope.js';
 import { envelope, SYS_CONFIRM, SYS_TIMER, SYS_USER, settleAsk } from './envelope.js';
 import { GroupCommit } from './group-commit.js';
 import { Mailbox } from './mailbox.js';
-import { IdleList } from './passivation.js';
+import { Residency } from './residency.js';
 import { Scheduler } from './scheduler.js';
 import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-store.js';
 import type { DeadLetter, DeadLetterReason } from './supervisor.js';
@@ -61,9 +61,6 @@ export type {
   SystemStats,
 } from './actor-system.js';
 
-/** Sweeps for idle actors at least this often (also when every kind stays in memory). */
-const MAX_SWEEP_INTERVAL_MS = 60_000;
-
 export function createSystem(options: SystemOptions): ActorSystem {
   return new System(options);
 }
@@ -74,8 +71,7 @@ class System implements ActorSystem, CellHost {
   readonly redeliverMs: number;
   private readonly logger: Logger;
   private readonly logics = new Map<string, ActorLogic<unknown, unknown>>();
-  private readonly cells = new Map<string, Map<string, ActorCell>>();
-  private readonly idleLists = new Map<string, IdleList>();
+  private readonly residency: Residency;
   private readonly scheduler: Scheduler;
   private readonly committer: GroupCommit;
   private readonly timers: TimerHeap;
@@ -83,10 +79,7 @@ class System implements ActorSystem, CellHost {
   private readonly passivateAfterMs: number;
   private readonly askTimeoutMs: number;
   private readonly onEscalate: (error: unknown, ref: ActorRef, msg: unknown) => void;
-  private sweepTimer: ReturnType<Clock['setTimeout']> | null = null;
   private readonly upcoming: UpcomingTimers;
-  private sweepEvery = Number.POSITIVE_INFINITY;
-  private resident = 0;
   private loading = 0;
   private busy = 0;
   private readonly deadLetters: DeadLetterSink;
@@ -98,6 +91,7 @@ class System implements ActorSystem, CellHost {
     this.logger = options.logger ?? silentLogger;
     this.deadLetters = new DeadLetterSink(this.clock, this.logger);
     this.passivateAfterMs = options.passivateAfterMs ?? 60_000;
+    this.residency = new Residency(this.clock, this.passivateAfterMs);
     this.askTimeoutMs = options.askTimeoutMs ?? 10_000;
     this.redeliverMs = options.redeliverMs ?? 2_000;
     this.onEscalate =
@@ -125,7 +119,7 @@ class System implements ActorSystem, CellHost {
       this.logics.has(kind),
     );
     for (const [kind, logic] of Object.entries(options.actors ?? {})) this.register(kind, logic);
-    this.armSweep();
+    this.residency.start();
     this.upcoming.start();
   }
 
@@ -133,15 +127,9 @@ class System implements ActorSystem, CellHost {
     if (kind.includes(':')) throw new Error(`actor kind "${kind}" must not contain ':'`);
     if (this.logics.has(kind)) throw new Error(`actor kind "${kind}" is already registered`);
     this.logics.set(kind, logic as ActorLogic<unknown, unknown>);
-    this.cells.set(kind, new Map());
     const idleMs =
       logic.passivateAfterMs ?? (logic.ephemeral ? Number.POSITIVE_INFINITY : this.passivateAfterMs);
-    this.idleLists.set(kind, new IdleList(idleMs));
-    // A kind that passivates sooner than the sweep armed at construction needs an earlier sweep.
-    if (this.sweepTimer && !this.stopping && this.sweepInterval() < this.sweepEvery) {
-      this.clock.clearTimeout(this.sweepTimer);
-      this.armSweep();
-    }
+    this.residency.addKind(kind, idleMs);
   }
 
   ref(kind: string, id: string): ActorRef {
@@ -214,39 +202,25 @@ class System implements ActorSystem, CellHost {
   }
 
   sweep(): void {
-    const now = this.clock.now();
-    for (const [kind, list] of this.idleLists) {
-      const cells = this.cells.get(kind)!;
-      list.sweep(now, (cell) => {
-        if (!cell.canPassivate) {
-          // Deferred changes are written first; the cell leaves memory on a later sweep.
-          cell.writeUnwritten();
-          return false;
-        }
-        list.remove(cell);
-        cells.delete(cell.id);
-        this.resident--;
-        return true;
-      });
-    }
+    this.residency.sweep();
   }
 
   writeDeferred(): void {
-    for (const cells of this.cells.values()) for (const cell of cells.values()) cell.writeUnwritten();
+    for (const cell of this.residency.all()) cell.writeUnwritten();
   }
 
   peek(ref: ActorRef): { state: unknown } | undefined {
-    const cell = this.cells.get(ref.kind)?.get(ref.id);
+    const cell = this.residency.get(ref.kind, ref.id);
     return cell?.isSettled ? { state: cell.rec.state } : undefined;
   }
 
   isResident(ref: ActorRef): boolean {
-    return this.cells.get(ref.kind)?.has(ref.id) ?? false;
+    return this.residency.get(ref.kind, ref.id) !== undefined;
   }
 
   stats(): SystemStats {
     return {
-      resident: this.resident,
+      resident: this.residency.count,
       processed: this.scheduler.processed,
       commits: this.committer.stats.commits,
       writes: this.committer.stats.writes,
@@ -259,7 +233,7 @@ class System implements ActorSystem, CellHost {
   async shutdown(options?: { timeoutMs?: number }): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.sweepTimer) this.clock.clearTimeout(this.sweepTimer);
+    this.residency.stop();
     this.upcoming.stop();
     this.timers.stop();
     this.writeDeferred();
@@ -281,7 +255,7 @@ class System implements ActorSystem, CellHost {
       this.refuse(kind, id, env, 'system_stopped', new MailroomError('SYSTEM_STOPPED'));
       return;
     }
-    const cells = this.cells.get(kind);
+    const cells = this.residency.cellsOf(kind);
     if (!cells) {
       this.refuse(
         kind,
@@ -295,10 +269,7 @@ class System implements ActorSystem, CellHost {
     let cell = cells.get(id);
     if (!cell) {
       cell = new ActorCell(kind, id, this.logics.get(kind)!, this);
-      cells.set(id, cell);
-      this.resident++;
-      cell.lastActive = this.clock.now();
-      this.idleLists.get(kind)!.add(cell, cell.lastActive);
+      this.residency.admit(cell, this.clock.now());
       cell.mailbox = new Mailbox<Envelope>();
       if (fresh) cell.activate(undefined);
       else this.load(cell);
@@ -315,7 +286,7 @@ class System implements ActorSystem, CellHost {
     this.store.load(cell.kind, cell.id).then(
       (record) => {
         this.loading--;
-        if (this.cells.get(cell.kind)?.get(cell.id) !== cell) return;
+        if (this.residency.get(cell.kind, cell.id) !== cell) return;
         cell.activate(record);
       },
       (cause: unknown) => {
@@ -348,11 +319,7 @@ class System implements ActorSystem, CellHost {
   }
 
   private evict(cell: ActorCell): void {
-    const cells = this.cells.get(cell.kind)!;
-    if (cells.get(cell.id) !== cell) return;
-    cells.delete(cell.id);
-    this.idleLists.get(cell.kind)!.remove(cell);
-    this.resident--;
+    this.residency.evict(cell);
   }
 
   // ---- CellHost -------------------------------------------------------------------------------
@@ -504,19 +471,5 @@ class System implements ActorSystem, CellHost {
         'group commit failed; affected actors reverted to their last snapshot',
       );
     this.committer.flush();
-  }
-
-  private sweepInterval(): number {
-    const finite = [...this.idleLists.values()].map((list) => list.idleMs).filter(Number.isFinite);
-    // Capped: with no finite idle time the minimum is Infinity, which setTimeout turns into 1 ms.
-    return Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(50, Math.min(this.passivateAfterMs, ...finite) / 2));
-  }
-
-  private armSweep(): void {
-    this.sweepEvery = this.sweepInterval();
-    this.sweepTimer = this.clock.setTimeout(() => {
-      this.sweep();
-      if (!this.stopping) this.armSweep();
-    }, this.sweepEvery);
   }
 }
