@@ -16,13 +16,17 @@ export class Residency {
   private sweepTimer: ClockTimer | null = null;
   private sweepEvery = Number.POSITIVE_INFINITY;
   private stopped = false;
-  /** Cells in memory. */
-  count = 0;
+  private resident = 0;
 
   constructor(
     private readonly clock: Clock,
     private readonly defaultIdleMs: number,
   ) {}
+
+  /** Cells in memory. */
+  get count(): number {
+    return this.resident;
+  }
 
   addKind(kind: string, idleMs: number): void {
     this.cells.set(kind, new Map());
@@ -46,7 +50,7 @@ export class Residency {
   /** A new cell, active as of `now`. */
   admit(cell: ActorCell, now: number): void {
     this.cells.get(cell.kind)!.set(cell.id, cell);
-    this.count++;
+    this.resident++;
     cell.lastActive = now;
     this.idleLists.get(cell.kind)!.add(cell, now);
   }
@@ -57,7 +61,7 @@ export class Residency {
     if (cells.get(cell.id) !== cell) return;
     cells.delete(cell.id);
     this.idleLists.get(cell.kind)!.remove(cell);
-    this.count--;
+    this.resident--;
   }
 
   *all(): Iterable<ActorCell> {
@@ -77,7 +81,7 @@ export class Residency {
         }
         list.remove(cell);
         cells.delete(cell.id);
-        this.count--;
+        this.resident--;
         return true;
       });
     }
