@@ -21,6 +21,7 @@ import { SYS_CONFIRM, SYS_TIMER } from './envelope.js';
 import type { Mailbox } from './mailbox.js';
 import { resendEffects, withConfirmed, withRedeliveryRearmed } from './outbox.js';
 import type { Runnable } from './scheduler.js';
+import { withSeq } from './seq-table.js';
 import type { ActorRecord, CommitEntry } from './store/snapshot-store.js';
 import type { DeadLetterReason, Directive } from './supervisor.js';
 import { defaultStrategy } from './supervisor.js';
@@ -222,7 +223,7 @@ export class ActorCell implements Runnable {
     const rec = this.rec;
     let inSeq = rec.inSeq;
     if (env.from !== null) {
-      inSeq = { ...inSeq, [env.from]: env.seq };
+      inSeq = withSeq(inSeq, env.from, env.seq);
       ctx.push(effect(EFFECT_CONFIRM, null, env.from, null, env.seq));
     }
     if (env.ask !== null && !ctx.replied) ctx.push(effect(EFFECT_REPLY, null, undefined, env.ask));
@@ -372,7 +373,7 @@ export class ActorCell implements Runnable {
       effects.push(effect(EFFECT_REPLY_ERROR, null, undefined, env.ask, 0, failure));
     }
     if (env.from !== null && env.sys !== SYS_TIMER) {
-      this.rec = { ...this.rec, inSeq: { ...this.rec.inSeq, [env.from]: env.seq } };
+      this.rec = { ...this.rec, inSeq: withSeq(this.rec.inSeq, env.from, env.seq) };
       this.changed();
       effects.push(effect(EFFECT_CONFIRM, null, env.from, null, env.seq));
     }

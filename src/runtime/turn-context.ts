@@ -15,6 +15,7 @@ import {
   effect,
 } from './effects.js';
 import type { Envelope } from './envelope.js';
+import { copySeqs } from './seq-table.js';
 import type { ActorRecord, OutboxEntry, TimerEntry } from './store/snapshot-store.js';
 
 /** The runtime's own timer that redelivers unconfirmed outbox entries. */
@@ -72,7 +73,7 @@ export class TurnContext<M> implements ActorContext<M> {
 
   tellReliably(to: ActorRef, msg: unknown, options?: { fresh?: boolean }): void {
     const key = refKey(to);
-    this.outSeq ??= { ...this.rec.outSeq };
+    this.outSeq ??= copySeqs(this.rec.outSeq);
     const seq = (this.outSeq[key] ?? 0) + 1;
     this.outSeq[key] = seq;
     const entry: OutboxEntry = { seq, to: [to.kind, to.id], msg };

@@ -4,6 +4,8 @@
  * (tag sets and the durable timer set), all changed together in one atomic commit.
  */
 
+import type { SeqTable } from '../seq-table.js';
+
 export interface TimerEntry {
   at: number;
   msg: unknown;
@@ -23,9 +25,9 @@ export interface ActorRecord {
   timers: Readonly<Record<string, TimerEntry>> | null;
   outbox: readonly OutboxEntry[] | null;
   /** Last sequence number used per receiver channel (`kind:id` of the receiver). */
-  outSeq: Readonly<Record<string, number>> | null;
+  outSeq: SeqTable | null;
   /** Last sequence number handled per sender channel (`kind:id` of the sender). */
-  inSeq: Readonly<Record<string, number>> | null;
+  inSeq: SeqTable | null;
   /** The index tags this record is filed under, so the next commit knows what to remove. */
   tags: readonly string[];
   score: number;
