@@ -63,6 +63,7 @@ export class ActorCell implements Runnable {
   lruPrev: ActorCell | null = null;
   lruNext: ActorCell | null = null;
   lruMovedAt = 0;
+  private refKeyCache: string | null = null;
 
   constructor(
     readonly kind: string,
@@ -73,8 +74,10 @@ export class ActorCell implements Runnable {
     this.rec = initialRecord(undefined);
   }
 
+  /** `kind:id`, built on first use: it tags every reliable message and confirmation this cell sends. */
   get key(): string {
-    return `${this.kind}:${this.id}`;
+    this.refKeyCache ??= `${this.kind}:${this.id}`;
+    return this.refKeyCache;
   }
 
   get isDirty(): boolean {

@@ -58,8 +58,16 @@ export function writeEntry(
   const setTimers: Array<readonly [string, number]> = [];
   const oldTimers = before?.timers ?? null;
   const newTimers = rec.timers;
-  for (const name of union(oldTimers ? Object.keys(oldTimers) : [], uncertain?.timers)) {
-    if (!newTimers || !Object.hasOwn(newTimers, name)) removeTimers.push(name);
+  if (oldTimers !== null) {
+    for (const name in oldTimers) {
+      if (!newTimers || !Object.hasOwn(newTimers, name)) removeTimers.push(name);
+    }
+  }
+  if (uncertain !== null) {
+    for (const name of uncertain.timers) {
+      if (oldTimers && Object.hasOwn(oldTimers, name)) continue;
+      if (!newTimers || !Object.hasOwn(newTimers, name)) removeTimers.push(name);
+    }
   }
   if (newTimers) {
     for (const name in newTimers) {
@@ -74,13 +82,14 @@ export function writeEntry(
     removeTags: sameTags ? NONE : beforeTags.filter((tag) => !rec.tags.includes(tag)),
     addTags: restate ? rec.tags : sameTags ? NONE : rec.tags.filter((tag) => !beforeTags.includes(tag)),
     score: rec.score,
-    removeTimers,
-    setTimers,
+    removeTimers: removeTimers.length > 0 ? removeTimers : NONE,
+    setTimers: setTimers.length > 0 ? setTimers : NO_TIMERS,
     events,
   };
 }
 
 const NONE: readonly string[] = Object.freeze([]);
+const NO_TIMERS: ReadonlyArray<readonly [string, number]> = Object.freeze([]);
 
 function union(a: readonly string[] | undefined, b: readonly string[] | undefined): readonly string[] {
   if (!b || b.length === 0) return a ?? NONE;
@@ -101,5 +110,6 @@ export function indexTags(previous: readonly string[], index: ActorIndex): reado
   let same = previous.length === extra.length + offset && (!index.live || previous[0] === LIVE_TAG);
   for (let i = 0; same && i < extra.length; i++) same = previous[i + offset] === extra[i];
   if (same) return previous;
-  return index.live ? [LIVE_TAG, ...extra] : [...extra];
+  // The index is built afresh for this write (and records are never mutated): no copy needed.
+  return index.live ? [LIVE_TAG, ...extra] : extra;
 }

@@ -12,16 +12,29 @@ import { REDELIVER_TIMER } from './turn-context.js';
 export function withConfirmed(rec: ActorRecord, receiverKey: string, seq: number): ActorRecord | null {
   const outbox = rec.outbox;
   if (!outbox) return null;
-  const kept = outbox.filter(
-    (entry) => !(entry.seq <= seq && `${entry.to[0]}:${entry.to[1]}` === receiverKey),
-  );
+  // Compared by parts: building `kind:id` for every entry allocated a string per entry per confirmation.
+  const colon = receiverKey.indexOf(':');
+  const kind = receiverKey.slice(0, colon);
+  const id = receiverKey.slice(colon + 1);
+  const kept = outbox.filter((entry) => !(entry.seq <= seq && entry.to[1] === id && entry.to[0] === kind));
   if (kept.length === outbox.length) return null;
   let timers = rec.timers;
-  if (kept.length === 0 && timers && Object.hasOwn(timers, REDELIVER_TIMER)) {
-    const { [REDELIVER_TIMER]: _dropped, ...rest } = timers;
-    timers = Object.keys(rest).length > 0 ? rest : null;
-  }
+  if (kept.length === 0 && timers && Object.hasOwn(timers, REDELIVER_TIMER))
+    timers = withoutTimer(timers, REDELIVER_TIMER);
   return { ...rec, outbox: kept.length > 0 ? kept : null, timers };
+}
+
+function withoutTimer(
+  timers: Readonly<Record<string, TimerEntry>>,
+  name: string,
+): Record<string, TimerEntry> | null {
+  let rest: Record<string, TimerEntry> | null = null;
+  for (const other in timers) {
+    if (other === name) continue;
+    rest ??= {};
+    rest[other] = timers[other]!;
+  }
+  return rest;
 }
 
 /** After the redelivery timer fired: re-armed at `at` while entries remain, else dropped. */
