@@ -60,8 +60,15 @@ export type NewJob = Omit<
   | 'runAt'
 > & { waiting: boolean };
 
+/** What a workflow gives a step when its dependencies are met: the resolved input and what it needs. */
+export interface StepRelease {
+  input: unknown;
+  needs: NeededResources;
+}
+
 export type JobMsg =
-  | { type: 'create'; job: NewJob }
+  /** `release`: a workflow step created runnable at once (a root), so it needs no release of its own. */
+  | { type: 'create'; job: NewJob; release?: StepRelease }
   | { type: 'get' }
   | { type: 'release'; input: unknown; needs: NeededResources }
   | { type: 'rewait' }

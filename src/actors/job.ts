@@ -8,7 +8,7 @@
 import { MailroomError } from '../errors.js';
 import type { ActorContext } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
-import { isTerminalJobStatus } from '../schemas/job.js';
+import { isTerminalJobStatus, JobStatus } from '../schemas/job.js';
 import type { DispatcherMsg } from './dispatcher-messages.js';
 import { DISPATCHER } from './dispatcher-messages.js';
 import {
@@ -25,10 +25,10 @@ import {
   toDelayed,
   toPending,
 } from './job-attempts.js';
-import type { JobLogicOptions, JobMsg, JobState, NewJob } from './job-state.js';
+import type { JobLogicOptions, JobMsg, JobState, NewJob, StepRelease } from './job-state.js';
 import type { NeededResources } from './requirements.js';
 
-export type { JobLogicOptions, JobMsg, JobState, NewJob } from './job-state.js';
+export type { JobLogicOptions, JobMsg, JobState, NewJob, StepRelease } from './job-state.js';
 export { backoffDelay, JOB_KIND, jobRef } from './job-state.js';
 
 type Ctx = ActorContext<JobMsg>;
@@ -41,26 +41,39 @@ type Job = JobState | null;
  */
 const JOB_IDLE_MS = 10_000;
 
+// Tags are rebuilt on every write; built once here, they are compared with the stored ones by identity.
+const STATUS_TAGS = Object.fromEntries(
+  JobStatus.options.map((status) => [status, `status:${status}`]),
+) as Record<JobStatus, string>;
+const TYPE_TAGS = new Map<string, string>();
+
+function typeTag(type: string): string {
+  let tag = TYPE_TAGS.get(type);
+  if (tag === undefined) {
+    tag = `type:${type}`;
+    // Types come from the config, so this stays small; the cap guards against anything else.
+    if (TYPE_TAGS.size < 1024) TYPE_TAGS.set(type, tag);
+  }
+  return tag;
+}
+
 export function createJobLogic(options: JobLogicOptions) {
   return defineActor<Job, JobMsg>({
     initial: () => null,
     passivateAfterMs: JOB_IDLE_MS,
     index: (job) => {
       if (!job) return { live: false };
+      // In progress is `status:waiting|delayed|pending|running`; recovery reads those.
+      const status = STATUS_TAGS[job.status];
+      const type = typeTag(job.type);
       return {
-        // In progress is `status:waiting|delayed|pending|running`; recovery reads those.
         live: false,
-        tags: [
-          `status:${job.status}`,
-          `type:${job.type}`,
-          'all',
-          ...(job.workflowId ? [`workflow:${job.workflowId}`] : []),
-        ],
+        tags: job.workflowId ? [status, type, 'all', `workflow:${job.workflowId}`] : [status, type, 'all'],
         score: job.createdAt,
       };
     },
     receive(job, msg, ctx) {
-      if (msg.type === 'create') return create(job, msg.job, ctx);
+      if (msg.type === 'create') return create(job, msg.job, msg.release, ctx);
       if (!job) {
         if (msg.type === 'get' || msg.type === 'cancel' || msg.type === 'retry') {
           ctx.replyError(new MailroomError('NOT_FOUND', `job ${ctx.self.id} not found`));
@@ -134,7 +147,7 @@ export function createJobLogic(options: JobLogicOptions) {
   });
 }
 
-function create(existing: Job, spec: NewJob, ctx: Ctx): Job {
+function create(existing: Job, spec: NewJob, stepRelease: StepRelease | undefined, ctx: Ctx): Job {
   // Creation is idempotent: a resubmission (same idempotency key, or a workflow redelivering) sees the first.
   if (existing) {
     ctx.reply(existing);
@@ -175,6 +188,7 @@ function create(existing: Job, spec: NewJob, ctx: Ctx): Job {
   };
   if (!spec.waiting)
     job = spec.delayMs > 0 ? toDelayed(job, ctx.now + spec.delayMs, ctx) : toPending(job, ctx);
+  else if (stepRelease) job = release(job, stepRelease.input, stepRelease.needs, ctx);
   emit(ctx, job, { type: 'job_submitted', status: job.status });
   ctx.reply(job);
   return job;

@@ -13,7 +13,7 @@ import { isTerminalJobStatus } from '../schemas/job.js';
 import type { WorkflowStatus } from '../schemas/workflow.js';
 import { descendants } from './dag.js';
 import { eventId } from './ids.js';
-import type { JobMsg } from './job.js';
+import type { JobMsg, StepRelease } from './job.js';
 import { jobRef } from './job.js';
 import type { JobFactory } from './job-factory.js';
 import { resolveTemplates, TemplateError } from './templates.js';
@@ -73,8 +73,14 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
       completedAt: null,
     };
     emit(ctx, wf, { type: 'workflow_submitted', total_steps: steps.length });
-    // Every step's job exists from the start (so it can be listed and fetched); roots are released at once.
+    // Every step's job exists from the start (so it can be listed and fetched). A root whose input
+    // resolves is created released: one message, one confirmation and one job write fewer than a
+    // separate release. A root that cannot resolve is failed by releaseReady below.
+    const releasedRoots: number[] = [];
     for (const step of steps) {
+      const resolved = step.dependsOn.length === 0 ? resolveStep(wf, steps, step) : null;
+      const release = resolved && !('error' in resolved) ? resolved : undefined;
+      if (release) releasedRoots.push(step.index);
       const job = factory.build({
         id: step.jobId,
         type: step.spec.type,
@@ -86,7 +92,12 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
         traceId: wf.traceId,
         now: ctx.now,
       });
-      ctx.tellReliably(jobRef(step.jobId), { type: 'create', job } satisfies JobMsg, { fresh });
+      ctx.tellReliably(jobRef(step.jobId), { type: 'create', job, release } satisfies JobMsg, { fresh });
+    }
+    if (releasedRoots.length > 0) {
+      let released = wf.steps;
+      for (const index of releasedRoots) released = replaceStep(released, index, { status: 'pending' });
+      wf = { ...wf, steps: released };
     }
     wf = releaseReady(wf, ctx);
     ctx.reply(wf);
@@ -101,42 +112,50 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
     for (const step of wf.steps) {
       if (step.status !== 'waiting') continue;
       if (!step.dependsOn.every((dep) => steps[dep]!.status === 'completed')) continue;
-      let input: unknown;
-      try {
-        input = resolveTemplates(step.spec.input, { input: wf.input, outputs: outputsByName(steps) });
-      } catch (error) {
-        if (!(error instanceof TemplateError)) throw error;
-        const failure: JobError = { code: 'TEMPLATE_UNRESOLVED', message: error.message, retryable: false };
-        ctx.tellReliably(jobRef(step.jobId), { type: 'unresolvable', error: failure } satisfies JobMsg);
-        steps = replaceStep(steps, step.index, { status: 'failed', error: failure, completedAt: ctx.now });
+      const resolved = resolveStep(wf, steps, step);
+      if ('error' in resolved) {
+        ctx.tellReliably(jobRef(step.jobId), {
+          type: 'unresolvable',
+          error: resolved.error,
+        } satisfies JobMsg);
+        steps = replaceStep(steps, step.index, {
+          status: 'failed',
+          error: resolved.error,
+          completedAt: ctx.now,
+        });
         failures.push(step.index);
         continue;
       }
-      const problems = factory.validateInput(step.spec.type, input);
-      if (problems.length > 0) {
-        const failure: JobError = {
-          code: 'VALIDATION_FAILED',
-          message: `resolved input is invalid: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
-          retryable: false,
-        };
-        ctx.tellReliably(jobRef(step.jobId), { type: 'unresolvable', error: failure } satisfies JobMsg);
-        steps = replaceStep(steps, step.index, { status: 'failed', error: failure, completedAt: ctx.now });
-        failures.push(step.index);
-        continue;
-      }
-      const needs = factory.needsFor(step.spec.type, input, step.spec.requirements);
-      // A step without input resolved to undefined, which left `input`/`output` missing from the
-      // job and step_details (JSON drops undefined); absent input is null everywhere else.
-      ctx.tellReliably(jobRef(step.jobId), {
-        type: 'release',
-        input: input === undefined ? null : input,
-        needs,
-      } satisfies JobMsg);
+      ctx.tellReliably(jobRef(step.jobId), { type: 'release', ...resolved } satisfies JobMsg);
       steps = replaceStep(steps, step.index, { status: 'pending' });
     }
     let next = steps === wf.steps ? wf : { ...wf, steps };
     for (const index of failures) next = applyFailurePolicy(next, index, ctx);
     return settle(next, ctx);
+  }
+
+  /** A step's input with its templates resolved and checked, and what it needs; or why it cannot run. */
+  function resolveStep(
+    wf: WorkflowState,
+    steps: readonly StepState[],
+    step: StepState,
+  ): StepRelease | { error: JobError } {
+    let input: unknown;
+    try {
+      input = resolveTemplates(step.spec.input, { input: wf.input, outputs: outputsByName(steps) });
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      return { error: { code: 'TEMPLATE_UNRESOLVED', message: error.message, retryable: false } };
+    }
+    const problems = factory.validateInput(step.spec.type, input);
+    if (problems.length > 0) {
+      const message = `resolved input is invalid: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`;
+      return { error: { code: 'VALIDATION_FAILED', message, retryable: false } };
+    }
+    const needs = factory.needsFor(step.spec.type, input, step.spec.requirements);
+    // A step without input resolved to undefined, which left `input`/`output` missing from the
+    // job and step_details (JSON drops undefined); absent input is null everywhere else.
+    return { input: input === undefined ? null : input, needs };
   }
 
   function stepFinished(wf: WorkflowState, msg: StepFinished, ctx: Ctx): WorkflowState {

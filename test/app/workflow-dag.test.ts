@@ -103,6 +103,35 @@ describe('workflow DAGs', () => {
     expect(terminal.cost).toBe(0);
   });
 
+  it('creates root steps runnable with their resolved input, and the rest waiting', async () => {
+    h = await startWorkflowApp();
+    const { workflow } = await h.app.submitWorkflow({
+      name: 'roots',
+      input: { x: 7 },
+      steps: [
+        { name: 'a', type: 'echo', input: { v: '{{ input.x }}' } },
+        { name: 'b', type: 'echo', input: 'b' },
+        { name: 'c', type: 'echo', depends_on: ['a', 'b'], input: '{{ steps.a.output.v }}' },
+      ],
+    });
+    expect(workflow.step_details.map((s) => s.status)).toEqual(['pending', 'pending', 'waiting']);
+    await h.settle();
+    // A root's job is created released (submitted `pending`), not created waiting and then released.
+    const statuses = new Map(
+      h.events.flatMap((e) => (e.type === 'job_submitted' ? [[e.job_id, e.status] as const] : [])),
+    );
+    expect(statuses).toEqual(
+      new Map([
+        [`${workflow.id}-0`, 'pending'],
+        [`${workflow.id}-1`, 'pending'],
+        [`${workflow.id}-2`, 'waiting'],
+      ]),
+    );
+    expect((await h.app.getJob(`${workflow.id}-0`)).input).toEqual({ v: 7 });
+    expect((await h.app.getJob(`${workflow.id}-2`)).input).toBe(7);
+    expect((await h.app.getWorkflow(workflow.id)).status).toBe('completed');
+  });
+
   it('joins several parents only when the slowest finished, and dedupes a parent named twice', async () => {
     h = await startWorkflowApp();
     const { workflow } = await h.app.submitWorkflow({
