@@ -7,7 +7,8 @@ import { isoTime } from '../schemas/common.js';
 import type { JobView } from '../schemas/job.js';
 import type { WorkflowView } from '../schemas/workflow.js';
 import type { JobState } from './job.js';
-import { buildStepDetails, totalCost, type WorkflowState } from './workflow.js';
+import { buildStepDetails, totalCost } from './step-details.js';
+import type { WorkflowState } from './workflow.js';
 
 export function jobView(job: JobState): JobView {
   const encoded = job.input instanceof EncodedInput ? job.input : null;

@@ -7,7 +7,7 @@
 import { MailroomError } from '../errors.js';
 import type { ActorContext } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
-import { isoAt, isoTime, type JobError } from '../schemas/common.js';
+import { isoAt, type JobError } from '../schemas/common.js';
 import type { DistributiveOmit, EventDraft } from '../schemas/events.js';
 import { isTerminalJobStatus } from '../schemas/job.js';
 import type { WorkflowStatus } from '../schemas/workflow.js';
@@ -16,6 +16,7 @@ import { eventId } from './ids.js';
 import type { JobMsg, StepRelease } from './job.js';
 import { jobRef } from './job.js';
 import type { JobFactory } from './job-factory.js';
+import { buildStepDetails, totalCost } from './step-details.js';
 import { resolveTemplates, TemplateError } from './templates.js';
 import type { StepFinished } from './workflow-messages.js';
 import type { NewWorkflow, StepState, WorkflowMsg, WorkflowState } from './workflow-state.js';
@@ -352,29 +353,6 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
       }
     },
   });
-}
-
-/** The canonical per-step view (SPEC §2), built here and only here. */
-export function buildStepDetails(wf: WorkflowState) {
-  return wf.steps.map((step) => ({
-    step_index: step.index,
-    name: step.name,
-    job_id: step.jobId,
-    type: step.spec.type,
-    status: step.status,
-    attempts: step.attempts,
-    output: step.output,
-    error: step.status === 'failed' || step.status === 'cancelled' ? step.error : null,
-    cost: step.cost,
-    started_at: isoTime(step.startedAt),
-    completed_at: isoTime(step.completedAt),
-  }));
-}
-
-export function totalCost(wf: WorkflowState): number {
-  let sum = 0;
-  for (const step of wf.steps) if (step.cost !== null) sum += step.cost;
-  return sum;
 }
 
 function outputsByName(steps: readonly StepState[]): Map<string, unknown> {
