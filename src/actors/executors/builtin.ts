@@ -101,18 +101,21 @@ export class BuiltinExecutor implements Executor {
       return;
     }
     const running: Running = { timer: null, pending: false, cancelled: false };
-    this.running.set(key(assignment), running);
     try {
       handler(assignment, sink, running);
     } catch (error) {
+      if (running.timer) this.clock.clearTimeout(running.timer);
+      running.cancelled = true;
       sink.fail(assignment.jobId, assignment.lease, {
         code: 'HANDLER_THREW',
         message: error instanceof Error ? error.message : String(error),
         retryable: true,
       });
-    } finally {
-      if (running.timer === null && !running.pending) this.running.delete(key(assignment));
+      return;
     }
+    // Only what is still running when the handler returns can be cancelled: a handler that
+    // finished at once (echo, fail) is never registered, which spares a key and a map entry per job.
+    if (running.timer !== null || running.pending) this.running.set(key(assignment), running);
   }
 
   cancel(target: CancelTarget): void {
