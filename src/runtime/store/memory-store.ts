@@ -25,8 +25,12 @@ export class MemoryStore implements SnapshotStore {
   private readonly records = new Map<string, Map<string, ActorRecord>>();
   /** kind → tag → id → score */
   private readonly tags = new Map<string, Map<string, Map<string, number>>>();
-  /** `kind\0id\0name` → timer */
-  private readonly timers = new Map<string, TimerRef>();
+  /**
+   * kind → id → name → deadline. Keyed by the actor's id rather than a `kind\0id\0name` string:
+   * building, hashing and inserting a new string per timer cost 1.2–2 µs in a map of a million
+   * (every finished job has a retention timer), against ~0.5 µs for an insert keyed by the id.
+   */
+  private readonly timers = new Map<string, Map<string, Record<string, number>>>();
   /** The event log: a bounded ring, oldest first; the epoch changes with every store instance. */
   private readonly events: LoggedEvent[] = [];
   private eventsHead = 0;
@@ -69,10 +73,7 @@ export class MemoryStore implements SnapshotStore {
         }
         set.set(entry.id, entry.score);
       }
-      for (const name of entry.removeTimers) this.timers.delete(`${entry.kind}\0${entry.id}\0${name}`);
-      for (const [name, at] of entry.setTimers) {
-        this.timers.set(`${entry.kind}\0${entry.id}\0${name}`, { kind: entry.kind, id: entry.id, name, at });
-      }
+      if (entry.removeTimers.length > 0 || entry.setTimers.length > 0) this.fileTimers(entry);
     }
     this.trimEvents();
     return Promise.resolve({ eventSeqs });
@@ -132,7 +133,14 @@ export class MemoryStore implements SnapshotStore {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
     // Called every half timer horizon: walk the map rather than copy every timer into an array.
     const due: TimerRef[] = [];
-    for (const timer of this.timers.values()) if (timer.at <= until && timer.at > after) due.push(timer);
+    for (const [kind, byId] of this.timers) {
+      for (const [id, named] of byId) {
+        for (const name in named) {
+          const at = named[name]!;
+          if (at <= until && at > after) due.push({ kind, id, name, at });
+        }
+      }
+    }
     due.sort((a, b) => a.at - b.at);
     return Promise.resolve(due);
   }
@@ -144,6 +152,30 @@ export class MemoryStore implements SnapshotStore {
   close(): Promise<void> {
     this.closed = true;
     return Promise.resolve();
+  }
+
+  private fileTimers(entry: CommitEntry): void {
+    let byId = this.timers.get(entry.kind);
+    if (!byId) {
+      byId = new Map();
+      this.timers.set(entry.kind, byId);
+    }
+    let named = byId.get(entry.id);
+    const filed = named !== undefined;
+    for (const name of entry.removeTimers) if (named) delete named[name];
+    for (const [name, at] of entry.setTimers) {
+      // Prototype-less: a timer name is only ever a key here.
+      named ??= Object.create(null) as Record<string, number>;
+      named[name] = at;
+    }
+    if (!named) return;
+    let any = false;
+    for (const _ in named) {
+      any = true;
+      break;
+    }
+    if (any && !filed) byId.set(entry.id, named);
+    else if (!any && filed) byId.delete(entry.id);
   }
 
   private kindTags(kind: string): Map<string, Map<string, number>> {
