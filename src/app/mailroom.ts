@@ -1,8 +1,6 @@
 import { planDag } from '../actors/dag.js';
 import { createDispatcherLogic } from '../actors/dispatcher.js';
 import { DISPATCHER, DISPATCHER_KIND, type DispatcherStats } from '../actors/dispatcher-messages.js';
-import { BuiltinExecutor } from '../actors/executors/builtin.js';
-import type { Executor } from '../actors/executors/executor.js';
 import { RemoteExecutor } from '../actors/executors/remote.js';
 import {
   type Claim,
@@ -28,11 +26,11 @@ import { contentDigest } from '../runtime/pool/content-digest.js';
 import { EncodedInput, plainInput } from '../runtime/pool/encoded-input.js';
 import type { PreparedJob } from '../runtime/pool/prepare.js';
 import { createSystem } from '../runtime/system.js';
-import type { FileConfig } from '../schemas/config.js';
 import type { MailroomEvent } from '../schemas/events.js';
 import { BatchSpec, JOB_STATUSES, JobSpec, type JobView } from '../schemas/job.js';
 import { WORKFLOW_STATUSES, WorkflowSpec, type WorkflowView } from '../schemas/workflow.js';
 import { EventBus } from './event-bus.js';
+import { dispatchedTypes, wireExecutors } from './executors.js';
 import { type ListQuery, listByTags, type Page } from './listing.js';
 import type { Mailroom, MailroomOptions, RequestContext, Stats } from './mailroom-api.js';
 import { parse, validation } from './validation.js';
@@ -71,20 +69,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   });
   const sink = executionSink(system);
   const workers = new RemoteWorkers(system, options.store, remote, clock);
-  const executors: Record<string, Executor> = {
-    builtin: new BuiltinExecutor(clock, builtinHandlers(config), options.offload),
-    remote: withPlainInput(remote),
-    ...Object.fromEntries(
-      Object.entries(options.executors ?? {}).map(([name, executor]) => [name, withPlainInput(executor)]),
-    ),
-  };
-  // Types whose executor adapter this server lacks (thread:/http: before their adapters exist)
-  // would wait in the queue forever; they are refused at submit instead.
-  const unavailable = new Map(
-    config.job_types
-      .filter((type) => !executors[executorName(type.executor)])
-      .map((type) => [type.name, type.executor] as const),
-  );
+  const { executors, unavailable } = wireExecutors(config, remote, clock, options);
   for (const [type, executor] of unavailable) {
     options.logger?.warn({ type, executor }, 'job type has no executor in this server; submits are refused');
   }
@@ -95,12 +80,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   system.register(
     DISPATCHER_KIND,
     createDispatcherLogic({
-      types: config.job_types.map((type) => ({
-        name: type.name,
-        executor: executorName(type.executor),
-        ...concurrencyOf(type),
-        ...(type.rate === undefined ? {} : { rate: type.rate }),
-      })),
+      types: dispatchedTypes(config),
       executors,
       sink,
       builtinSlots: options.builtinSlots ?? 1_024,
@@ -373,47 +353,4 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     recover,
     shutdown: () => system.shutdown(),
   };
-}
-
-/**
- * Executors other than the builtin one get a job's input as a value: one kept as JSON text
- * (encoded-input.ts) is decoded here, when the job is dispatched, and only for that attempt.
- */
-function withPlainInput(executor: Executor): Executor {
-  return {
-    name: executor.name,
-    start: (assignment, sink) =>
-      executor.start(
-        assignment.input instanceof EncodedInput
-          ? { ...assignment, input: assignment.input.value() }
-          : assignment,
-        sink,
-      ),
-    cancel: (target, reason) => executor.cancel(target, reason),
-  };
-}
-
-/** Job type → builtin handler name (`builtin:<handler>`), so a type may reuse a handler under its own name. */
-function builtinHandlers(config: FileConfig): Record<string, string> {
-  const handlers: Record<string, string> = {};
-  for (const type of config.job_types) {
-    if (type.executor.startsWith('builtin:')) handlers[type.name] = type.executor.slice('builtin:'.length);
-  }
-  return handlers;
-}
-
-/**
- * A `thread:` type runs at most `threads` jobs at once here (one per thread): the dispatcher holds
- * the rest in the queue, so an attempt's timeout never counts time spent waiting for a thread.
- */
-function concurrencyOf(type: FileConfig['job_types'][number]): { concurrency?: number } {
-  const threads = type.executor.startsWith('thread:') ? (type.threads ?? 1) : undefined;
-  const limit = Math.min(type.concurrency ?? Number.POSITIVE_INFINITY, threads ?? Number.POSITIVE_INFINITY);
-  return Number.isFinite(limit) ? { concurrency: limit } : {};
-}
-
-/** `builtin:echo` → builtin, `remote` → remote, `thread:x` / `http:y` → the adapter named by the whole string. */
-function executorName(executor: string): string {
-  if (executor.startsWith('builtin:')) return 'builtin';
-  return executor;
 }
