@@ -188,6 +188,29 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([]);
   });
 
+  it('applies the entries of one commit in order, also when an actor appears twice', async () => {
+    await store.commit([
+      write('job', 'j1', record('first', ['a', 'shared'], 1), { setTimers: [['expire', 500]] }),
+      write('job', 'j2', record('other', ['shared'], 2)),
+      write('job', 'j1', record('second', ['b', 'shared'], 1), {
+        removeTags: ['a'],
+        addTags: ['b'],
+        removeTimers: ['expire'],
+        setTimers: [['retry', 600]],
+      }),
+      write('job', 'j3', record('gone', ['a'], 3)),
+      write('job', 'j3', null, { removeTags: ['a'] }),
+    ]);
+    expect((await store.load('job', 'j1'))?.state).toBe('second');
+    expect(await store.load('job', 'j3')).toBeUndefined();
+    expect(await listAll(store, 'job', 'a')).toEqual([]);
+    expect(await listAll(store, 'job', 'b')).toEqual(['j1']);
+    expect(await listAll(store, 'job', 'shared')).toEqual(['j1', 'j2']);
+    expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([
+      { kind: 'job', id: 'j1', name: 'retry', at: 600 },
+    ]);
+  });
+
   it('lists in score order with cursors that neither skip nor repeat across ties', async () => {
     const entries: CommitEntry[] = [];
     for (let i = 0; i < 25; i++)

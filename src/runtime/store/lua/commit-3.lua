@@ -27,6 +27,12 @@
   ARGV[4]   the blob: per entry, its snapshot bytes then its events' bytes (msgpack each)
   ARGV[5]   number of events in the whole batch (their seqs are reserved with one INCRBY)
   Returns { entries written, seq of the first event appended (0 when none) }.
+
+  Writes are gathered per key and issued once per batch (one MSET, one DEL, one ZADD or ZREM per
+  index set, one of each for the timer set): each redis.call costs Redis about as much again as
+  the command's own work, and a batch of a hundred jobs touches the same few index sets a hundred
+  times. An actor that appears twice in one call (the store's callers never do this, but its
+  contract allows it) first has the writes gathered so far issued, so its entries apply in order.
 ]]
 local timers = KEYS[1]
 local stream = KEYS[2]
@@ -42,6 +48,50 @@ local function number(x)
   return string.format('%.17g', x)
 end
 
+-- Lua's unpack has a bounded stack: long argument lists go out in slices.
+local SLICE = 4000
+local function callSliced(command, key, args)
+  local count = #args
+  for i = 1, count, SLICE do
+    local last = math.min(i + SLICE - 1, count)
+    if key then
+      redis.call(command, key, unpack(args, i, last))
+    else
+      redis.call(command, unpack(args, i, last))
+    end
+  end
+end
+
+local sets, dels, timerRems, timerAdds
+local zrems, zremKeys, zadds, zaddKeys
+local seen
+local function reset()
+  sets, dels, timerRems, timerAdds = {}, {}, {}, {}
+  zrems, zremKeys, zadds, zaddKeys = {}, {}, {}, {}
+  seen = {}
+end
+
+local function issue()
+  if #sets > 0 then callSliced('MSET', nil, sets) end
+  if #dels > 0 then callSliced('DEL', nil, dels) end
+  for _, key in ipairs(zremKeys) do callSliced('ZREM', key, zrems[key]) end
+  for _, key in ipairs(zaddKeys) do callSliced('ZADD', key, zadds[key]) end
+  if #timerRems > 0 then callSliced('ZREM', timers, timerRems) end
+  if #timerAdds > 0 then callSliced('ZADD', timers, timerAdds) end
+  reset()
+end
+
+local function listOf(lists, order, key)
+  local list = lists[key]
+  if not list then
+    list = {}
+    lists[key] = list
+    order[#order + 1] = key
+  end
+  return list
+end
+
+reset()
 local f = 1
 local pos = 1
 local entries = 0
@@ -58,37 +108,45 @@ while f <= count do
   f = f + 4
   entries = entries + 1
   local snapshot = prefix .. 'snap:{' .. kind .. ':' .. id .. '}'
+  if seen[snapshot] then issue() end
+  seen[snapshot] = true
   if length == 0 then
-    redis.call('DEL', snapshot)
+    dels[#dels + 1] = snapshot
   else
-    redis.call('SET', snapshot, string.sub(blob, pos, pos + length - 1))
+    sets[#sets + 1] = snapshot
+    sets[#sets + 1] = string.sub(blob, pos, pos + length - 1)
     pos = pos + length
   end
   if changed == 1 then
-    local score = fields[f]
+    local score = number(fields[f])
     local n = fields[f + 1]
     f = f + 2
+    local tagPrefix = prefix .. 'idx:' .. kind .. ':'
     for i = f, f + n - 1 do
-      redis.call('ZREM', prefix .. 'idx:' .. kind .. ':' .. fields[i], id)
+      local list = listOf(zrems, zremKeys, tagPrefix .. fields[i])
+      list[#list + 1] = id
     end
     f = f + n
     n = fields[f]
     f = f + 1
     for i = f, f + n - 1 do
-      redis.call('ZADD', prefix .. 'idx:' .. kind .. ':' .. fields[i], number(score), id)
+      local list = listOf(zadds, zaddKeys, tagPrefix .. fields[i])
+      list[#list + 1] = score
+      list[#list + 1] = id
     end
     f = f + n
     local member = kind .. '\0' .. id .. '\0'
     n = fields[f]
     f = f + 1
     for i = f, f + n - 1 do
-      redis.call('ZREM', timers, member .. fields[i])
+      timerRems[#timerRems + 1] = member .. fields[i]
     end
     f = f + n
     n = fields[f]
     f = f + 1
     for i = f, f + 2 * n - 1, 2 do
-      redis.call('ZADD', timers, number(fields[i + 1]), member .. fields[i])
+      timerAdds[#timerAdds + 1] = number(fields[i + 1])
+      timerAdds[#timerAdds + 1] = member .. fields[i]
     end
     f = f + 2 * n
     n = fields[f]
@@ -102,4 +160,5 @@ while f <= count do
     f = f + n
   end
 end
+issue()
 return { entries, firstSeq }
