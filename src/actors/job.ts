@@ -41,7 +41,7 @@ type Job = JobState | null;
  */
 const JOB_IDLE_MS = 10_000;
 
-// Tags are rebuilt on every write; built once here, they are compared with the stored ones by identity.
+// The index is rebuilt on every write: its status and type tags are made once here, not per write.
 const STATUS_TAGS = Object.fromEntries(
   JobStatus.options.map((status) => [status, `status:${status}`]),
 ) as Record<JobStatus, string>;
