@@ -172,9 +172,11 @@ async function completionsInLog(url: string, key: string): Promise<Map<string, n
     for (;;) {
       const entries = await client.xrangeBuffer(key, start, '+', 'COUNT', 5000);
       for (const [, fields] of entries) {
-        const event = packr.unpack(fields[1]!) as { type: string; job_id?: string };
-        if (event.type === 'job_completed' && event.job_id)
-          counts.set(event.job_id, (counts.get(event.job_id) ?? 0) + 1);
+        // One stream entry holds the events of one commit call (msgpack values back to back).
+        for (const event of packr.unpackMultiple(fields[1]!) as Array<{ type: string; job_id?: string }>) {
+          if (event.type === 'job_completed' && event.job_id)
+            counts.set(event.job_id, (counts.get(event.job_id) ?? 0) + 1);
+        }
       }
       if (entries.length < 5000) break;
       start = `(${entries[entries.length - 1]![0].toString()}`;

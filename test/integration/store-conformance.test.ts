@@ -97,6 +97,8 @@ interface StoreOptions {
   maxEntriesPerCall?: number;
   /** Redis only: timers per round trip of loadTimers. */
   timersPerRead?: number;
+  /** Events the log keeps (exactly in memory, about in Redis). */
+  eventLogMaxLen?: number;
 }
 
 const redisStores: RedisStore[] = [];
@@ -105,7 +107,7 @@ afterAll(async () => {
 });
 
 const factories: Array<[string, (options?: StoreOptions) => Promise<SnapshotStore>]> = [
-  ['memory', async () => new MemoryStore()],
+  ['memory', async (options = {}) => new MemoryStore(options.eventLogMaxLen)],
   [
     'redis',
     async (options = {}) => {
@@ -285,6 +287,15 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
       { seq: 4, event: { n: 4 } },
     ]);
     expect(await store.readEvents(2, 1)).toEqual([{ seq: 3, event: { n: 3, nested: { ok: true } } }]);
+    // From inside one commit's events, across into the next commit's, a page at a time.
+    expect(await store.readEvents(1, 2)).toEqual([
+      { seq: 2, event: { n: 2 } },
+      { seq: 3, event: { n: 3, nested: { ok: true } } },
+    ]);
+    expect(await store.readEvents(2, 5)).toEqual([
+      { seq: 3, event: { n: 3, nested: { ok: true } } },
+      { seq: 4, event: { n: 4 } },
+    ]);
     expect(await store.readEvents(4, 10)).toEqual([]);
     const info = await store.eventLogInfo();
     expect(info).toMatchObject({ firstSeq: 1, lastSeq: 4 });
@@ -397,6 +408,24 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     );
     for (const i of eventsPerEntry.keys()) expect((await split.load('job', `e${i}`))?.state).toBe(i);
     expect(await split.count('job', 'live')).toBe(eventsPerEntry.length);
+  });
+
+  it('trims the event log to about its length and reads on from its first seq', async () => {
+    const trimmed = await create({ eventLogMaxLen: 20 });
+    // Redis trims whole stream nodes (100 entries by default), so enough commits to fill more than one.
+    for (let i = 1; i <= 150; i++) {
+      await trimmed.commit([write('job', 'j', record(i), { events: [{ n: i }] })]);
+    }
+    const info = await trimmed.eventLogInfo();
+    expect(info.lastSeq).toBe(150);
+    expect(info.firstSeq).toBeGreaterThan(1);
+    expect(info.lastSeq - info.firstSeq + 1).toBeGreaterThanOrEqual(20);
+    expect(info.lastSeq - info.firstSeq + 1).toBeLessThanOrEqual(120);
+    const rest = await trimmed.readEvents(info.firstSeq - 1, 1_000);
+    expect(rest.map((logged) => logged.seq)).toEqual(
+      Array.from({ length: 151 - info.firstSeq }, (_, i) => info.firstSeq + i),
+    );
+    expect(rest.map((logged) => logged.event)).toEqual(rest.map((logged) => ({ n: logged.seq })));
   });
 
   it('deletes one snapshot and writes its neighbours in the same batch', async () => {

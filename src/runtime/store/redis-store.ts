@@ -151,13 +151,45 @@ export class RedisStore implements SnapshotStore {
   }
 
   async readEvents(afterSeq: number, limit: number): Promise<LoggedEvent[]> {
-    const reply = await this.call(() =>
-      this.client.xrangeBuffer(this.keys.events(), `(${afterSeq}-0`, '+', 'COUNT', limit),
+    // A stream entry holds the events of one commit call, and its id is the seq of the first:
+    // the entry that may hold afterSeq + 1 starts at or before it, the rest start after it.
+    // Entries hold from one event to thousands, so the later ones are read a few at a time, as
+    // many as the events per entry seen so far say are still needed, not `limit` entries at once.
+    const key = this.keys.events();
+    const next = `${afterSeq + 1}-0`;
+    let count = Math.min(limit, 16);
+    const [holding, first] = await this.call(() =>
+      Promise.all([
+        this.client.xrevrangeBuffer(key, next, '-', 'COUNT', 1),
+        this.client.xrangeBuffer(key, `(${next}`, '+', 'COUNT', count),
+      ]),
     );
-    return reply.map(([id, fields]) => ({
-      seq: Number.parseInt(id.toString(), 10),
-      event: packr.unpack(fields[1]!),
-    }));
+    const read: LoggedEvent[] = [];
+    let entries = 0;
+    let events = 0;
+    const take = (page: Array<[Buffer, Buffer[]]>) => {
+      for (const [id, fields] of page) {
+        if (read.length === limit) return;
+        const firstSeq = Number.parseInt(id.toString(), 10);
+        const decoded = packr.unpackMultiple(fields[1]!) as unknown[];
+        entries++;
+        events += decoded.length;
+        for (let i = 0; i < decoded.length && read.length < limit; i++) {
+          if (firstSeq + i > afterSeq) read.push({ seq: firstSeq + i, event: decoded[i] });
+        }
+      }
+    };
+    take(holding);
+    take(first);
+    let page = first;
+    while (read.length < limit && page.length === count) {
+      const last = page[page.length - 1]![0].toString();
+      const perEntry = entries > 0 ? Math.max(1, events / entries) : 1;
+      count = Math.min(1_024, Math.ceil((limit - read.length) / perEntry) + 1);
+      page = await this.call(() => this.client.xrangeBuffer(key, `(${last}`, '+', 'COUNT', count));
+      take(page);
+    }
+    return read;
   }
 
   async eventLogInfo(): Promise<EventLogInfo> {
@@ -243,24 +275,28 @@ export class RedisStore implements SnapshotStore {
    */
   private encodeBatch(entries: readonly CommitEntry[], from: number, to: number) {
     const fields: unknown[] = [];
-    const parts: Buffer[] = [];
+    const snapshots: Buffer[] = [];
+    const events: Buffer[] = [];
     let bytes = 0;
-    let events = 0;
     for (let i = from; i < to; i++) {
       const entry = entries[i]!;
       let length = 0;
       if (entry.record !== null) {
         const snapshot = packr.pack(entry.record);
-        parts.push(snapshot);
+        snapshots.push(snapshot);
         length = snapshot.length;
         bytes += length;
+      }
+      for (const event of entry.events) {
+        const packed = packr.pack(event);
+        events.push(packed);
+        bytes += packed.length;
       }
       const changed =
         entry.removeTags.length > 0 ||
         entry.addTags.length > 0 ||
         entry.removeTimers.length > 0 ||
-        entry.setTimers.length > 0 ||
-        entry.events.length > 0;
+        entry.setTimers.length > 0;
       fields.push(length, entry.kind, entry.id, changed ? 1 : 0);
       if (!changed) continue;
       fields.push(entry.score, entry.removeTags.length, ...entry.removeTags);
@@ -268,16 +304,9 @@ export class RedisStore implements SnapshotStore {
       fields.push(entry.removeTimers.length, ...entry.removeTimers);
       fields.push(entry.setTimers.length);
       for (const [name, at] of entry.setTimers) fields.push(name, at);
-      fields.push(entry.events.length);
-      for (const event of entry.events) {
-        const packed = packr.pack(event);
-        parts.push(packed);
-        fields.push(packed.length);
-        bytes += packed.length;
-      }
-      events += entry.events.length;
     }
-    return { fields: packr.pack(fields), blob: Buffer.concat(parts, bytes), events };
+    for (const packed of events) snapshots.push(packed);
+    return { fields: packr.pack(fields), blob: Buffer.concat(snapshots, bytes), events: events.length };
   }
 
   /** Runs a command, turning any connection-level failure into STORE_UNAVAILABLE. */

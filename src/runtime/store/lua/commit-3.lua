@@ -10,11 +10,14 @@
   event bytes travel in a blob of their own because cmsgpack (Redis 7.0) rejects msgpack bin.
 
   KEYS[1]   the durable timer set (score = deadline, member = kind NUL id NUL name)
-  KEYS[2]   the event log stream (entry id = "<seq>-0", field "e" = msgpack event)
+  KEYS[2]   the event log stream: one entry per call, its id "<seq of its first event>-0", field
+            "e" = the call's events, msgpack values one after another (an older log holds one
+            event per entry, which reads the same way)
   KEYS[3]   the event log's seq counter
 
   ARGV[1]   key prefix
-  ARGV[2]   approximate maximum length of the event log
+  ARGV[2]   approximate maximum length of the event log, in events (entries that start more
+            than this many seqs before the newest event are trimmed)
   ARGV[3]   msgpack array, flat (nested tables cost Redis more to decode), per entry in order:
               snapshot length in the blob (0 = delete the snapshot), kind, id, changed
             and when changed is 1:
@@ -23,10 +26,13 @@
               number of added tags, then each tag
               number of removed timers, then each timer name
               number of set timers, then (name, deadline) pairs
-              number of events, then each event's length in the blob
-  ARGV[4]   the blob: per entry, its snapshot bytes then its events' bytes (msgpack each)
+  ARGV[4]   the blob: every snapshot (msgpack, in entry order), then every event (msgpack, in
+            entry order), which becomes the stream entry as it is
   ARGV[5]   number of events in the whole batch (their seqs are reserved with one INCRBY)
   Returns { entries written, seq of the first event appended (0 when none) }.
+
+  One stream entry per call instead of one per event: an XADD per event cost more Redis time
+  than any other command of a job's writes.
 
   Writes are gathered per key and issued once per batch (one MSET, one DEL, one ZADD or ZREM per
   index set, one of each for the timer set): each redis.call costs Redis about as much again as
@@ -96,11 +102,9 @@ local f = 1
 local pos = 1
 local entries = 0
 local firstSeq = 0
-local seq = 0
 local total = tonumber(ARGV[5])
 if total > 0 then
-  seq = redis.call('INCRBY', seqKey, total) - total
-  firstSeq = seq + 1
+  firstSeq = redis.call('INCRBY', seqKey, total) - total + 1
 end
 local count = #fields
 while f <= count do
@@ -149,16 +153,13 @@ while f <= count do
       timerAdds[#timerAdds + 1] = member .. fields[i]
     end
     f = f + 2 * n
-    n = fields[f]
-    f = f + 1
-    for i = f, f + n - 1 do
-      seq = seq + 1
-      redis.call('XADD', stream, 'MAXLEN', '~', maxLen, number(seq) .. '-0', 'e',
-        string.sub(blob, pos, pos + fields[i] - 1))
-      pos = pos + fields[i]
-    end
-    f = f + n
   end
 end
 issue()
+if total > 0 then
+  local lastSeq = firstSeq + total - 1
+  local oldest = math.max(0, lastSeq - tonumber(maxLen) + 1)
+  redis.call('XADD', stream, 'MINID', '~', number(oldest), number(firstSeq) .. '-0', 'e',
+    string.sub(blob, pos))
+end
 return { entries, firstSeq }
