@@ -31,8 +31,8 @@
   ARGV[5]   number of events in the whole batch (their seqs are reserved with one INCRBY)
   Returns { entries written, seq of the first event appended (0 when none) }.
 
-  One stream entry per call instead of one per event: an XADD per event cost more Redis time
-  than any other command of a job's writes.
+  One stream entry per call instead of one per event: with an XADD per event, the three of an
+  echo job took about a quarter of the script's time for that job.
 
   Writes are gathered per key and issued once per batch (one MSET, one DEL, one ZADD or ZREM per
   index set, one of each for the timer set): each redis.call costs Redis about as much again as
