@@ -143,6 +143,22 @@ describe('reliable delivery', () => {
     expect(rec?.timers).toEqual({ __redeliver: { at: T0 + REDELIVER, msg: null } });
   });
 
+  it('matches a confirmation by the whole receiver id, colons included', async () => {
+    const { system, store, send, read } = start();
+    store.failCommits(
+      (entry) => entry.kind === 'receiver' && (entry.id === 'x' || entry.id === 'x:y:z'),
+      100,
+    );
+    for (const id of ['x', 'x:y:z', 'x:y']) {
+      send(`to-${id}`, id);
+      await system.idle();
+    }
+    await expect(read('x:y')).resolves.toEqual(['to-x:y']);
+    await writeDeferred(system);
+    const rec = await store.load('sender', 's1');
+    expect(rec?.outbox?.map((entry) => entry.to[1])).toEqual(['x', 'x:y:z']);
+  });
+
   it('a confirmation forces no write: it rides on the next one, and the store has it after writeDeferred', async () => {
     const { system, clock, store, send, read } = start();
     send('once');
