@@ -148,11 +148,13 @@ describe('GET /api/v1/jobs', () => {
       name: 'list-by-workflow',
       steps: [{ type: 'echo' }, { type: 'echo', depends_on: [0] }],
     });
-    const res = await call(t.base, 'GET', `/api/v1/jobs?workflow_id=${wf.body.id}`);
-    expect(res.body.items.map((job: { id: string }) => job.id).sort()).toEqual([
-      `${wf.body.id}-0`,
-      `${wf.body.id}-1`,
-    ]);
+    // The step jobs are created by the workflow once its own write is durable (the 202), and are
+    // listed once theirs are: moments later, so the listing is polled.
+    const listed = async () => {
+      const res = await call(t.base, 'GET', `/api/v1/jobs?workflow_id=${wf.body.id}`);
+      return res.body.items.map((job: { id: string }) => job.id).sort();
+    };
+    await expect.poll(listed).toEqual([`${wf.body.id}-0`, `${wf.body.id}-1`]);
   });
 });
 
