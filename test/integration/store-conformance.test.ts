@@ -269,6 +269,28 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     expect((await store.load('job', 'b4499'))?.state).toEqual({ i: 4499 });
   });
 
+  it('writes one call with more keys, members and timers than one command takes at once', async () => {
+    // 5,000 entries in one script call: the gathered MSET, ZADD and timer ZADD go out in slices.
+    const big = await create({ maxEntriesPerCall: 5_000 });
+    const entries: CommitEntry[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      entries.push(
+        write('job', `s${i}`, record(i, ['all', `mod:${i % 3}`], i), {
+          setTimers: [['expire', 10_000 + i]],
+          events: [{ i }],
+        }),
+      );
+    }
+    const receipt = await big.commit(entries);
+    expect(receipt.eventSeqs).toHaveLength(5_000);
+    expect(await big.count('job', 'all')).toBe(5_000);
+    expect(await big.count('job', 'mod:1')).toBe(1_667);
+    expect((await big.load('job', 's4999'))?.state).toBe(4_999);
+    expect(await big.loadTimers(10_000 + 4_999)).toHaveLength(5_000);
+    const events = await big.readEvents(receipt.eventSeqs[4_997]!, 10);
+    expect(events.map((logged) => logged.event)).toEqual([{ i: 4_998 }, { i: 4_999 }]);
+  });
+
   it('appends events with contiguous seqs in entry order and reads them back after a seq', async () => {
     const before = await store.eventLogInfo();
     expect(before.lastSeq).toBe(0);
