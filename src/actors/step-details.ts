@@ -5,7 +5,7 @@
 import { isoTime } from '../schemas/common.js';
 import type { WorkflowState } from './workflow-state.js';
 
-/** The canonical per-step view (SPEC §2), built here and only here. */
+/** The canonical per-step view of SPEC §2. */
 export function buildStepDetails(wf: WorkflowState) {
   return wf.steps.map((step) => ({
     step_index: step.index,
