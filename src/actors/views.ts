@@ -75,3 +75,21 @@ export function workflowView(wf: WorkflowState): WorkflowView {
     completed_at: isoTime(wf.completedAt),
   };
 }
+
+/**
+ * `view`, remembered per state object: actor state is an immutable value, so the view of one
+ * state never changes and is handed out frozen, the same object each time, until the state is
+ * replaced. A job polled over HTTP is then built once per change, and the HTTP edge encodes a
+ * frozen body once (exchange.ts), not once per request.
+ */
+export function frozenViews<S extends object, V extends object>(view: (state: S) => V): (state: S) => V {
+  const views = new WeakMap<S, V>();
+  return (state) => {
+    let found = views.get(state);
+    if (found === undefined) {
+      found = Object.freeze(view(state));
+      views.set(state, found);
+    }
+    return found;
+  };
+}

@@ -75,7 +75,10 @@ export interface Mailroom {
   submitJob(spec: unknown, context?: RequestContext): Promise<{ job: JobView; created: boolean }>;
   submitBatch(spec: unknown, context?: RequestContext): Promise<{ items: JobView[] }>;
   getJob(id: string): Promise<JobView>;
-  /** The job as getJob would return it, without waiting, when that is possible now (else undefined). */
+  /**
+   * The job as getJob would return it, without waiting, when that is possible now (else undefined);
+   * frozen, and the same object while the job is unchanged.
+   */
   peekJob(id: string): JobView | undefined;
   listJobs(
     query: ListQuery & { status?: string; type?: string; workflow_id?: string },
@@ -87,7 +90,7 @@ export interface Mailroom {
     context?: RequestContext,
   ): Promise<{ workflow: WorkflowView; created: boolean }>;
   getWorkflow(id: string): Promise<WorkflowView>;
-  /** The workflow as getWorkflow would return it, without waiting, when possible now (else undefined). */
+  /** The workflow as getWorkflow would return it, without waiting, when possible now (else undefined); frozen, as peekJob's. */
   peekWorkflow(id: string): WorkflowView | undefined;
   listWorkflows(query: ListQuery & { status?: string; name?: string }): Promise<Page<WorkflowView>>;
   cancelWorkflow(id: string, reason?: string): Promise<WorkflowView>;

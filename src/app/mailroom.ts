@@ -11,7 +11,7 @@ import {
 import { newId } from '../actors/ids.js';
 import { createJobLogic, JOB_KIND, type JobMsg, type JobState, jobRef } from '../actors/job.js';
 import { JobFactory } from '../actors/job-factory.js';
-import { jobView, workflowView } from '../actors/views.js';
+import { frozenViews, jobView, workflowView } from '../actors/views.js';
 import { createWorkerSessionLogic, WORKER_KIND } from '../actors/worker-session.js';
 import {
   createWorkflowLogic,
@@ -62,6 +62,8 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   const config = options.config;
   const factory = new JobFactory(config);
   const remote = new RemoteExecutor();
+  const peekedJobView = frozenViews(jobView);
+  const peekedWorkflowView = frozenViews(workflowView);
   const system = createSystem({
     store: options.store,
     clock,
@@ -240,15 +242,16 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     return jobView(await system.ask<JobState>(jobRef(id), { type: 'get' } satisfies JobMsg));
   }
 
-  // Reads of an actor at rest skip the mailbox, the turn and the promise (GET's hot path).
+  // Reads of an actor at rest skip the mailbox, the turn and the promise (GET's hot path), and a
+  // state polled again and again is viewed once: the same frozen view until the state changes.
   function peekJob(id: string): JobView | undefined {
     const state = system.peek(jobRef(id))?.state as JobState | null | undefined;
-    return state ? jobView(state) : undefined;
+    return state ? peekedJobView(state) : undefined;
   }
 
   function peekWorkflow(id: string): WorkflowView | undefined {
     const state = system.peek(workflowRef(id))?.state as WorkflowState | null | undefined;
-    return state ? workflowView(state) : undefined;
+    return state ? peekedWorkflowView(state) : undefined;
   }
 
   async function getWorkflow(id: string): Promise<WorkflowView> {

@@ -1,6 +1,7 @@
 /**
  * /api/v1/jobs over real sockets: every route's success and error codes.
  */
+import { unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startTestServer, type TestServer, terminal, waitForJob } from './support.js';
 
@@ -104,6 +105,21 @@ describe('GET /api/v1/jobs/:id', () => {
     ]) {
       expect(res.body, field).toHaveProperty(field);
     }
+  });
+
+  it('answers a job polled again and again from its latest state', async () => {
+    const { body } = await call(t.base, 'POST', '/api/v1/jobs', { type: 'echo', delay_ms: 60_000 });
+    const first = await call(t.base, 'GET', `/api/v1/jobs/${body.id}`);
+    const second = await call(t.base, 'GET', `/api/v1/jobs/${body.id}`);
+    expect(first.body.status).toBe('delayed');
+    expect(second.body).toEqual(first.body);
+    await call(t.base, 'POST', `/api/v1/jobs/${body.id}/cancel`, { reason: 'polled' });
+    const after = await call(t.base, 'GET', `/api/v1/jobs/${body.id}`);
+    expect(after.body.status).toBe('cancelled');
+    const packed = await fetch(`${t.base}/api/v1/jobs/${body.id}`, {
+      headers: { accept: 'application/msgpack' },
+    });
+    expect(unpack(Buffer.from(await packed.arrayBuffer()))).toEqual(after.body);
   });
 });
 

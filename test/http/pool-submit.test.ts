@@ -135,6 +135,8 @@ describe('payload pool on the submit path', () => {
     expect(res.body.metadata).toEqual({ input: null });
     const job = await waitForJob(t.base, res.body.id, (j) => j.status === 'completed', {}, 15_000);
     expect(job.input).toEqual(input);
+    // Polled again, the unchanged job is answered from its one encoding (spliced once).
+    expect((await call(t.base, 'GET', `/api/v1/jobs/${res.body.id}`)).body).toEqual(job);
     const { createHash } = await import('node:crypto');
     expect(job.output).toEqual({
       sha256: createHash('sha256').update(data).digest('hex'),

@@ -41,7 +41,10 @@ export interface HttpContext {
 
 export interface HttpReply {
   status: number;
-  /** Serialized as JSON (or MessagePack when the client accepts it); omitted for an empty body. */
+  /**
+   * Serialized as JSON (or MessagePack when the client accepts it); omitted for an empty body.
+   * A frozen body is taken as a value: its JSON is made once and reused for that object.
+   */
   body?: unknown;
   /** Bytes sent as they are with their content type, instead of an encoded `body` (/metrics, /openapi.json). */
   raw?: { payload: string | Buffer; type: string };
@@ -303,15 +306,24 @@ function wantsMsgpack(accept: string | undefined): boolean {
   return accept !== undefined && /application\/(x-)?msgpack/i.test(accept);
 }
 
+/**
+ * JSON of frozen reply bodies, by object. A frozen body is a value (a job's view, the same object
+ * while the job is unchanged), so a job polled thousands of times a second is serialized once.
+ */
+const frozenJson = new WeakMap<object, string | Buffer>();
+
 function encode(ex: Exchange, body: unknown): { payload: string | Buffer; type: string } {
   if (wantsMsgpack(ex.headers.accept)) return { payload: packr.pack(body), type: MSGPACK_TYPE };
-  // A body carrying pre-encoded JSON (a job's large input): spliced in, never re-serialized.
-  const spliced =
-    body !== null && typeof body === 'object'
-      ? (body as { [SPLICED_JSON]?: SplicedJson })[SPLICED_JSON]
-      : undefined;
-  const payload = spliced ? splicedJson(spliced) : undefined;
-  return { payload: payload ?? JSON.stringify(body), type: JSON_TYPE };
+  if (body === null || typeof body !== 'object') return { payload: JSON.stringify(body), type: JSON_TYPE };
+  const frozen = Object.isFrozen(body);
+  let payload = frozen ? frozenJson.get(body) : undefined;
+  if (payload === undefined) {
+    // A body carrying pre-encoded JSON (a job's large input): spliced in, never re-serialized.
+    const spliced = (body as { [SPLICED_JSON]?: SplicedJson })[SPLICED_JSON];
+    payload = (spliced ? splicedJson(spliced) : undefined) ?? JSON.stringify(body);
+    if (frozen) frozenJson.set(body, payload);
+  }
+  return { payload, type: JSON_TYPE };
 }
 
 function write(
