@@ -14,6 +14,8 @@ export interface BenchArgs {
   durationMs: number | undefined;
   warmupMs: number;
   rate: number | undefined;
+  /** Open loop: wait for each send on a timer (1 ms grain) or by polling (on time, a busy core). */
+  pacer: 'timer' | 'spin';
   connections: number | undefined;
   pipelining: number;
   payloadBytes: number;
@@ -56,6 +58,9 @@ Load (pick one; each scenario has a default):
   --connections <n>      closed loop: n requests in flight, each sent when the last answered
   --rate <n>             open loop: n requests per second on a fixed schedule; latency counted
                          from each request's intended send time (coordinated-omission corrected)
+  --pacer <timer|spin>   open loop: wait for each send on a timer (1 ms grain, sends up to 1 ms
+                         late) or poll between sends (on time, but the generator keeps a core busy)
+                                                                                [timer]
   --pipelining <n>       HTTP requests in flight per connection (closed loop)   [1]
   --duration <d>         measured time: 10s, 500ms, 1m (a bare number is seconds)  [per scenario]
   --warmup <d>           load before measuring, not recorded                    [1s]
@@ -136,6 +141,11 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   if (rate !== undefined && connections !== undefined) {
     throw new UsageError('--rate (open loop) and --connections (closed loop) exclude each other');
   }
+  const pacer = values.pacer ?? 'timer';
+  if (pacer !== 'timer' && pacer !== 'spin')
+    throw new UsageError(`--pacer: expected "timer" or "spin", got "${pacer}"`);
+  if (values.pacer !== undefined && rate === undefined)
+    throw new UsageError('--pacer paces the open loop: give --rate too');
   const redis = values.redis;
   if (redis !== undefined && redis !== PRIVATE_REDIS && !/^rediss?:\/\//.test(redis)) {
     throw new UsageError(`--redis: expected redis://… or rediss://…, got "${redis}"`);
@@ -147,6 +157,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     durationMs: values.duration === undefined ? undefined : parseDuration(values.duration, '--duration'),
     warmupMs: values.warmup === undefined ? 1_000 : parseDuration(values.warmup, '--warmup'),
     rate,
+    pacer,
     connections,
     pipelining: positiveInt(values.pipelining, '--pipelining') ?? 1,
     payloadBytes: values['payload-bytes'] === undefined ? 128 : nonNegative(values['payload-bytes']),
@@ -182,6 +193,7 @@ function parse(args: string[]) {
       duration: { type: 'string' },
       warmup: { type: 'string' },
       rate: { type: 'string' },
+      pacer: { type: 'string' },
       connections: { type: 'string' },
       pipelining: { type: 'string' },
       'payload-bytes': { type: 'string' },

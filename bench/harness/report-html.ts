@@ -153,7 +153,7 @@ function numbersTable(report: BenchReport): string {
   const rows = report.results.map((r) => [
     r.system,
     r.measure,
-    r.mode === 'open' ? `open ${r.rate}/s` : `closed ×${r.concurrency}`,
+    r.mode === 'open' ? `open ${r.rate}/s${r.spin ? ' spin' : ''}` : `closed ×${r.concurrency}`,
     String(r.ok),
     fmtRate(r.throughput),
     fmtMs(r.latency.p50),

@@ -17,6 +17,8 @@ export interface SystemResult {
   mode: 'open' | 'closed';
   /** Requests per second asked for (open loop). */
   rate?: number;
+  /** Open loop paced by polling (`--pacer spin`) instead of timers. */
+  spin?: boolean;
   /** Concurrent requests (closed loop: connections × pipelining). */
   concurrency?: number;
   /** Successful operations. */

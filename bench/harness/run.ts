@@ -4,7 +4,7 @@
  */
 import type { BenchArgs } from './args.js';
 import { type Histogram, percentileCurve, summarize } from './histogram.js';
-import { closedLoop, openLoop, Recorder, type Send } from './load.js';
+import { type Clock, closedLoop, openLoop, Recorder, realClock, type Send, spinClock } from './load.js';
 import { Progress } from './progress.js';
 import type { SystemName, SystemResult } from './result.js';
 import { CpuMeter } from './system-info.js';
@@ -18,6 +18,8 @@ export interface LoadDefaults {
 export interface LoadPlan {
   mode: 'open' | 'closed';
   rate?: number;
+  /** How the open loop waits for each send (`--pacer`). */
+  pacer?: 'timer' | 'spin';
   /** In-flight requests in the closed loop (connections × pipelining). */
   concurrency: number;
   /** HTTP connections to open. */
@@ -33,6 +35,7 @@ export function loadPlan(args: BenchArgs, defaults: LoadDefaults): LoadPlan {
     return {
       mode: 'open',
       rate: args.rate,
+      pacer: args.pacer,
       concurrency: 0,
       connections: Math.max(16, defaults.connections),
       durationMs,
@@ -63,12 +66,22 @@ export interface MeasureOptions {
   afterWarmup?: () => Promise<void>;
 }
 
+function pacerClock(plan: LoadPlan): Clock {
+  return plan.pacer === 'spin' ? spinClock : realClock;
+}
+
 export async function measure(options: MeasureOptions): Promise<SystemResult> {
   const { plan, send } = options;
   if (plan.warmupMs > 0) {
     const warm = new Recorder(performance.now());
     if (plan.mode === 'open')
-      await openLoop({ rate: plan.rate!, durationMs: plan.warmupMs, send, recorder: warm });
+      await openLoop({
+        rate: plan.rate!,
+        durationMs: plan.warmupMs,
+        send,
+        recorder: warm,
+        clock: pacerClock(plan),
+      });
     else await closedLoop({ connections: plan.concurrency, durationMs: plan.warmupMs, send, recorder: warm });
   }
   await options.afterWarmup?.();
@@ -83,7 +96,13 @@ export async function measure(options: MeasureOptions): Promise<SystemResult> {
   let windowMs: number;
   try {
     if (plan.mode === 'open') {
-      const result = await openLoop({ rate: plan.rate!, durationMs: plan.durationMs, send, recorder });
+      const result = await openLoop({
+        rate: plan.rate!,
+        durationMs: plan.durationMs,
+        send,
+        recorder,
+        clock: pacerClock(plan),
+      });
       windowMs = result.windowMs;
       latency = summarize(recorder.histogram);
     } else {
@@ -121,7 +140,7 @@ export async function measure(options: MeasureOptions): Promise<SystemResult> {
 function systemResult(r: {
   system: SystemName;
   measure: string;
-  plan: Pick<LoadPlan, 'mode' | 'rate' | 'concurrency'>;
+  plan: Pick<LoadPlan, 'mode' | 'rate' | 'concurrency' | 'pacer'>;
   recorder: Recorder;
   windowMs: number;
   latency: ReturnType<typeof summarize>;
@@ -135,7 +154,9 @@ function systemResult(r: {
     system: r.system,
     measure: r.measure,
     mode: plan.mode,
-    ...(plan.mode === 'open' ? { rate: plan.rate } : { concurrency: plan.concurrency }),
+    ...(plan.mode === 'open'
+      ? { rate: plan.rate, ...(plan.pacer === 'spin' ? { spin: true } : {}) }
+      : { concurrency: plan.concurrency }),
     ok: recorder.ok,
     errors: recorder.errors,
     errorKinds: Object.fromEntries(recorder.errorKinds),

@@ -69,7 +69,7 @@ const HEADER = [
 ];
 
 function mode(r: SystemResult): string {
-  return r.mode === 'open' ? `open ${r.rate}/s` : `closed ×${r.concurrency}`;
+  return r.mode === 'open' ? `open ${r.rate}/s${r.spin ? ' spin' : ''}` : `closed ×${r.concurrency}`;
 }
 
 export function resultRow(r: SystemResult): string[] {

@@ -202,5 +202,12 @@ describe('flags', () => {
     expect(() => parseBenchArgs(['x', '--redis=localhost'])).toThrow(/redis:\/\//);
     expect(() => parseBenchArgs(['x', '--bogus'])).toThrow(UsageError);
     expect(() => parseBenchArgs(['a', 'b'])).toThrow(/one scenario at a time/);
+    expect(() => parseBenchArgs(['x', '--rate', '10', '--pacer', 'busy'])).toThrow(/"timer" or "spin"/);
+    expect(() => parseBenchArgs(['x', '--pacer', 'spin'])).toThrow(/give --rate too/);
+  });
+
+  it('paces the open loop on timers unless --pacer spin', () => {
+    expect(parseBenchArgs(['x', '--rate', '10']).pacer).toBe('timer');
+    expect(parseBenchArgs(['x', '--rate', '10', '--pacer', 'spin']).pacer).toBe('spin');
   });
 });
