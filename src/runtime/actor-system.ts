@@ -28,8 +28,10 @@ export interface SystemOptions {
    * memory every half horizon as they come near (default 60 s).
    */
   timerHorizonMs?: number;
-  /** Group commits allowed in flight at once (each actor is in at most one). */
+  /** Group commit store calls allowed in flight at once (each actor is in at most one); default 8. */
   maxCommitsInFlight?: number;
+  /** Actors written per group commit store call at most; a turn's writes beyond it go in further calls. Default 64. */
+  maxWritesPerCommit?: number;
   scheduler?: { throughput?: number; turnMessages?: number; turnMicros?: number };
 }
 

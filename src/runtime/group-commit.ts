@@ -1,9 +1,15 @@
 /**
- * Group commit: every cell dirtied during a scheduler turn is written in one store call, and every
- * effect waiting on those writes is released together when the store answers. A few commits may be
- * in flight at once (the store applies them in order on its connection), so the write path is not
- * bound by one round trip; an actor is in at most one of them, and actors dirtied while their own
- * write is in flight join a later batch once it settles. Batches grow with load.
+ * Group commit: the cells dirtied during a scheduler turn are written together, in store calls of
+ * at most `maxWritesPerCommit` actors, and every effect waiting on one call's writes is released
+ * when the store answers it. Several calls may be in flight at once (the store applies them in
+ * order on its connection); an actor is in at most one of them, and actors dirtied while their own
+ * write is in flight join a later batch once it settles.
+ *
+ * Why a cap: one call per turn made the batches as large as the load (hundreds of actors), and
+ * the event loop and the store then took turns: the store ran a long script while the loop waited
+ * for its answer, then the loop handled hundreds of answers while the store waited for the next
+ * call. In calls of a few dozen actors, the first answers come back while the store works on the
+ * rest, and both stay busy (docs/benchmarks.md §12: echo jobs on Redis 25k → 40k/s).
  */
 import { MailroomError, toMailroomError } from '../errors.js';
 import type { ActorCell } from './cell.js';
@@ -16,18 +22,21 @@ export interface CommitStats {
 }
 
 export class GroupCommit {
+  /** Cells waiting for a write, oldest first, from `dirtyHead` on. */
   private dirty: ActorCell[] = [];
+  private dirtyHead = 0;
   private inFlight = 0;
   readonly stats: CommitStats = { commits: 0, writes: 0, failures: 0 };
 
   constructor(
     private readonly store: SnapshotStore,
     private readonly onSettled: (error: MailroomError | null) => void,
-    private readonly maxInFlight = 4,
+    private readonly maxInFlight = 8,
+    private readonly maxWritesPerCommit = 64,
   ) {}
 
   get idle(): boolean {
-    return this.inFlight === 0 && this.dirty.length === 0;
+    return this.inFlight === 0 && this.dirtyHead === this.dirty.length;
   }
 
   get busy(): boolean {
@@ -40,13 +49,22 @@ export class GroupCommit {
     this.dirty.push(cell);
   }
 
+  /** Starts store calls for the waiting cells while fewer than `maxInFlight` are outstanding. */
   flush(): void {
-    if (this.inFlight >= this.maxInFlight || this.dirty.length === 0) return;
-    const batch = this.dirty;
-    this.dirty = [];
+    while (this.inFlight < this.maxInFlight && this.dirtyHead < this.dirty.length) this.commitNext();
+    if (this.dirtyHead === this.dirty.length) {
+      this.dirty = [];
+      this.dirtyHead = 0;
+    }
+  }
+
+  private commitNext(): void {
     const cells: ActorCell[] = [];
     const entries: CommitEntry[] = [];
-    for (const cell of batch) {
+    const dirty = this.dirty;
+    while (this.dirtyHead < dirty.length && entries.length < this.maxWritesPerCommit) {
+      const cell = dirty[this.dirtyHead]!;
+      this.dirtyHead++;
       cell.inDirtyList = false;
       // Its own write is still in flight: it re-marks itself dirty when that one settles.
       if (cell.isCommitting) continue;

@@ -101,7 +101,8 @@ class System implements ActorSystem, CellHost {
     this.committer = new GroupCommit(
       this.store,
       (error) => this.onCommitSettled(error),
-      options.maxCommitsInFlight ?? 4,
+      options.maxCommitsInFlight,
+      options.maxWritesPerCommit,
     );
     this.scheduler = new Scheduler({ ...options.scheduler, afterTurn: () => this.committer.flush() });
     const horizonMs = options.timerHorizonMs ?? 60_000;

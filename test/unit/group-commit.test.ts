@@ -96,6 +96,33 @@ describe('group commit', () => {
     ]);
   });
 
+  it('writes a turn in calls of at most maxWritesPerCommit, up to maxCommitsInFlight of them at once', async () => {
+    const store = new ControlledStore();
+    system = createSystem({
+      store,
+      clock: new SimulatedClock(),
+      actors: { counter },
+      maxWritesPerCommit: 2,
+      maxCommitsInFlight: 2,
+    });
+    const ref = (id: string) => system!.ref('counter', id);
+    const ids = (batch: readonly { id: string }[]) => batch.map((entry) => entry.id).sort();
+    await system.ask(ref('warm'), { type: 'get' });
+    store.hold();
+    const replies = ['a', 'b', 'c', 'd', 'e'].map((id) => system!.ask(ref(id), { type: 'inc' }));
+    await settle();
+    // Two calls of two started together; the fifth write waits for a free call.
+    expect(store.started.map(ids)).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    store.release();
+    expect(await Promise.all(replies)).toEqual([1, 1, 1, 1, 1]);
+    await system.idle();
+    expect(store.commits.map(ids)).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(system.stats()).toMatchObject({ commits: 3, writes: 5, commitFailures: 0 });
+  });
+
   it('releases every reply waiting on one commit together', async () => {
     const { system, store, ref } = start();
     store.hold();

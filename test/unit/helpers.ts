@@ -60,6 +60,8 @@ export class ControlledStore implements SnapshotStore {
   readonly durable = true;
   readonly name = 'controlled';
   readonly commits: CommitEntry[][] = [];
+  /** Every commit call as it was made, held or not. */
+  readonly started: CommitEntry[][] = [];
   private gate: Deferred<void> | null = null;
   private commitFailures: Array<{ test: EntryTest; times: number }> = [];
   private loadFailures: Array<{ key: string; times: number }> = [];
@@ -97,6 +99,7 @@ export class ControlledStore implements SnapshotStore {
   }
 
   async commit(entries: readonly CommitEntry[]): Promise<CommitReceipt> {
+    this.started.push([...entries]);
     if (this.gate) await this.gate.promise;
     const rule = this.commitFailures.find((r) => r.times > 0 && entries.some(r.test));
     if (rule) {
