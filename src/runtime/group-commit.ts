@@ -9,7 +9,7 @@
  * the event loop and the store then took turns: the store ran a long script while the loop waited
  * for its answer, then the loop handled hundreds of answers while the store waited for the next
  * call. In calls of a few dozen actors, the first answers come back while the store works on the
- * rest, and both stay busy (docs/benchmarks.md §12: echo jobs on Redis 25k → 40k/s).
+ * rest, and both stay busy (docs/benchmarks.md §12: echo jobs on Redis 26k → 43k/s).
  */
 import { MailroomError, toMailroomError } from '../errors.js';
 import type { ActorCell } from './cell.js';
@@ -54,6 +54,10 @@ export class GroupCommit {
     while (this.inFlight < this.maxInFlight && this.dirtyHead < this.dirty.length) this.commitNext();
     if (this.dirtyHead === this.dirty.length) {
       this.dirty = [];
+      this.dirtyHead = 0;
+    } else if (this.dirtyHead > 1024 && this.dirtyHead * 2 > this.dirty.length) {
+      // Under sustained load the list may never drain: drop the written prefix now and then.
+      this.dirty = this.dirty.slice(this.dirtyHead);
       this.dirtyHead = 0;
     }
   }

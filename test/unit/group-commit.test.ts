@@ -123,6 +123,29 @@ describe('group commit', () => {
     expect(system.stats()).toMatchObject({ commits: 3, writes: 5, commitFailures: 0 });
   });
 
+  it('keeps the order of waiting writes however long the wait', async () => {
+    const store = new ControlledStore();
+    system = createSystem({
+      store,
+      clock: new SimulatedClock(),
+      actors: { counter },
+      maxWritesPerCommit: 1,
+      maxCommitsInFlight: 1,
+    });
+    const ref = (id: string) => system!.ref('counter', id);
+    await system.ask(ref('warm'), { type: 'get' });
+    // Far more writes waiting than are written at a time, so the list is trimmed while in use.
+    store.hold();
+    const ids = Array.from({ length: 3_000 }, (_, i) => `n${i}`);
+    const replies = ids.map((id) => system!.ask(ref(id), { type: 'inc' }));
+    for (let i = 0; i < 10; i++) await settle();
+    expect(store.started).toHaveLength(1);
+    store.release();
+    expect(new Set(await Promise.all(replies))).toEqual(new Set([1]));
+    await system.idle();
+    expect(store.commits.flatMap((batch) => batch.map((entry) => entry.id))).toEqual(ids);
+  });
+
   it('releases every reply waiting on one commit together', async () => {
     const { system, store, ref } = start();
     store.hold();
