@@ -97,10 +97,16 @@ export class Residency {
     this.sweepTimer = null;
   }
 
+  /**
+   * A tenth of the shortest idle time: a cell stays at most a tenth past its own, and each sweep
+   * passivates a tenth of what arrived in the meantime. Every half idle time (as before), jobs at
+   * 40k/s were swept 200,000 at a time, a 10 s idle time kept up to 15 s of them resident, and
+   * sustained throughput sagged as they piled up (docs/benchmarks.md §12).
+   */
   private sweepInterval(): number {
     const finite = [...this.idleLists.values()].map((list) => list.idleMs).filter(Number.isFinite);
     // Capped: with no finite idle time the minimum is Infinity, which setTimeout turns into 1 ms.
-    return Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(50, Math.min(this.defaultIdleMs, ...finite) / 2));
+    return Math.min(MAX_SWEEP_INTERVAL_MS, Math.max(50, Math.min(this.defaultIdleMs, ...finite) / 10));
   }
 
   private armSweep(): void {

@@ -63,6 +63,18 @@ describe('passivation', () => {
     expect(system.isResident(ref)).toBe(false);
   });
 
+  it('the periodic sweep runs every tenth of the idle time: no actor stays much past its own', async () => {
+    const { system, clock } = start();
+    const ref = system.ref('counter', 'c1');
+    // Active between two sweeps, so it goes at the first sweep after its idle time is up.
+    clock.advance(IDLE / 4 + 10);
+    await system.ask(ref, { type: 'inc' });
+    clock.advance(IDLE - 1);
+    expect(system.isResident(ref)).toBe(true);
+    clock.advance(IDLE / 10 + 1);
+    expect(system.isResident(ref)).toBe(false);
+  });
+
   it('a kind registered later with a shorter idle time is swept on its own schedule', async () => {
     const clock = new SimulatedClock();
     system = createSystem({ store: new MemoryStore(), clock, passivateAfterMs: 60_000 });
