@@ -31,8 +31,12 @@ export class MemoryStore implements SnapshotStore {
    * (every finished job has a retention timer), against ~0.5 µs for an insert keyed by the id.
    */
   private readonly timers = new Map<string, Map<string, Record<string, number>>>();
-  /** The event log: a bounded ring, oldest first; the epoch changes with every store instance. */
-  private readonly events: LoggedEvent[] = [];
+  /**
+   * The event log: a bounded ring of the events themselves, oldest first from `eventsHead`. Seqs
+   * are contiguous, so an event's seq is implied by its place (the newest has `lastSeq`) and no
+   * wrapper object is kept per event. The epoch changes with every store instance.
+   */
+  private readonly events: unknown[] = [];
   private eventsHead = 0;
   private lastSeq = 0;
   private readonly epoch = randomBytes(6).toString('hex');
@@ -53,7 +57,7 @@ export class MemoryStore implements SnapshotStore {
     for (const entry of entries) {
       for (const event of entry.events) {
         this.lastSeq++;
-        this.events.push({ seq: this.lastSeq, event });
+        this.events.push(event);
         eventSeqs.push(this.lastSeq);
       }
       let byId = this.records.get(entry.kind);
@@ -81,22 +85,34 @@ export class MemoryStore implements SnapshotStore {
 
   readEvents(afterSeq: number, limit: number): Promise<LoggedEvent[]> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
-    const first = this.events[this.eventsHead];
-    if (!first) return Promise.resolve([]);
+    const firstSeq = this.firstSeq();
+    const read: LoggedEvent[] = [];
+    if (firstSeq === 0) return Promise.resolve(read);
     // Seqs are contiguous in the ring, so the start is an index computation, not a search.
-    const start = this.eventsHead + Math.max(0, afterSeq + 1 - first.seq);
-    return Promise.resolve(this.events.slice(start, start + limit));
+    const offset = this.eventsHead - firstSeq;
+    const last = Math.min(this.lastSeq, Math.max(afterSeq + 1, firstSeq) + limit - 1);
+    for (let seq = Math.max(afterSeq + 1, firstSeq); seq <= last; seq++) {
+      read.push({ seq, event: this.events[offset + seq] });
+    }
+    return Promise.resolve(read);
   }
 
   eventLogInfo(): Promise<EventLogInfo> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
-    const first = this.events[this.eventsHead];
-    return Promise.resolve({ epoch: this.epoch, firstSeq: first ? first.seq : 0, lastSeq: this.lastSeq });
+    return Promise.resolve({ epoch: this.epoch, firstSeq: this.firstSeq(), lastSeq: this.lastSeq });
+  }
+
+  /** The oldest seq still in the ring, or 0 when it is empty. */
+  private firstSeq(): number {
+    const count = this.events.length - this.eventsHead;
+    return count === 0 ? 0 : this.lastSeq - count + 1;
   }
 
   private trimEvents(): void {
     const excess = this.events.length - this.eventsHead - this.eventLogMaxLen;
     if (excess <= 0) return;
+    // Trimmed events are let go now, not when the array is next compacted.
+    this.events.fill(undefined, this.eventsHead, this.eventsHead + excess);
     this.eventsHead += excess;
     if (this.eventsHead > 4096 && this.eventsHead * 2 > this.events.length) {
       this.events.splice(0, this.eventsHead);
