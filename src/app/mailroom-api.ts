@@ -10,7 +10,7 @@ import type { JobFactory } from '../actors/job-factory.js';
 import type { Clock } from '../runtime/clock.js';
 import type { PreparedJob } from '../runtime/pool/prepare.js';
 import type { SnapshotStore } from '../runtime/store/snapshot-store.js';
-import type { ActorSystem } from '../runtime/system.js';
+import type { ActorSystem, SystemOptions } from '../runtime/system.js';
 import type { JobError } from '../schemas/common.js';
 import type { FileConfig } from '../schemas/config.js';
 import type { JobView } from '../schemas/job.js';
@@ -30,6 +30,8 @@ export interface MailroomOptions {
   builtinSlots?: number;
   /** Where builtin handlers send CPU-heavy work (the payload pool); inline without it. */
   offload?: BuiltinOffload;
+  /** The actor scheduler's budgets (turn length, messages per slice); the runtime's defaults otherwise. */
+  scheduler?: SystemOptions['scheduler'];
 }
 
 /** Who asked, for tracing: flows into every event the request causes. */

@@ -68,6 +68,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     store: options.store,
     clock,
     ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.scheduler ? { scheduler: options.scheduler } : {}),
   });
   const sink = executionSink(system);
   const workers = new RemoteWorkers(system, options.store, remote, clock);

@@ -90,7 +90,9 @@ describe('execution started before the running write', () => {
 
   it('writes a fast job once when queued and once when done: its start and its end share a write', async () => {
     const store = new ControlledStore();
-    h = await startApp({ store });
+    // Start and end share a write when they fall in one scheduler turn; a turn cut short by its
+    // time budget (a slow or busy machine) would write them apart, so the budget is lifted here.
+    h = await startApp({ store, scheduler: { turnMicros: Number.POSITIVE_INFINITY } });
     const { job } = await h.app.submitJob({ type: 'echo', input: 'quick' });
     await h.settle();
     const writes = store.commits.flat().filter((entry) => entry.kind === 'job' && entry.id === job.id);
