@@ -99,9 +99,9 @@ export class Residency {
 
   /**
    * A tenth of the shortest idle time: a cell stays at most a tenth past its own, and each sweep
-   * passivates a tenth of what arrived in the meantime. Every half idle time (as before), jobs at
-   * 40k/s were swept 200,000 at a time, a 10 s idle time kept up to 15 s of them resident, and
-   * sustained throughput sagged as they piled up (docs/benchmarks.md §12).
+   * passivates a tenth of what arrived in the meantime. Swept every half idle time instead, jobs
+   * at 40k/s went 200,000 at a time, a 10 s idle time kept up to 15 s of them resident, and the
+   * longest event-loop stall was twice as long (docs/benchmarks.md §12).
    */
   private sweepInterval(): number {
     const finite = [...this.idleLists.values()].map((list) => list.idleMs).filter(Number.isFinite);
