@@ -2,12 +2,14 @@
  * Jobs and workflows through the whole in-process domain: submit → dispatcher → builtin executor →
  * completion, every transition an actor turn (and, with Redis, a durable group-committed write).
  * Closed loop: `--concurrency` submissions in flight; each completion (seen as its event) frees a slot.
- * Reports throughput, latency and this process's CPU time per completed unit (all threads).
+ * Reports throughput, latency, this process's CPU time per completed unit (all threads) and how
+ * long the event loop was held (p99 and the longest stall) over the measured window.
  *
  *   node --import tsx bench/app/throughput.ts [--variant jobs-memory|jobs-redis|diamond-memory|diamond-redis]
  *       [--duration 8000] [--warmup 2000] [--concurrency 2000] [--redis redis://127.0.0.1:6379] [--json]
  *       [--every 5000]   (also print throughput, heap, resident actors and armed timers every N ms, to stderr)
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createMailroom, type Mailroom } from '../../src/app/mailroom.js';
 import { loadConfig } from '../../src/config.js';
 import { MemoryStore } from '../../src/runtime/store/memory-store.js';
@@ -121,6 +123,9 @@ async function runOne(variant: string): Promise<VariantResult> {
   // CPU time of this process (all its threads: GC helpers too) per completed unit: on a shared VM
   // it moves far less from run to run than throughput does.
   const cpuBefore = process.cpuUsage();
+  // Stalls (a sweep, a full GC, a long turn) that an average hides.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   // A long run shows what a short one hides: what stays in memory, and whether throughput holds.
   let lastCount = completed;
   const sampler =
@@ -139,6 +144,7 @@ async function runOne(variant: string): Promise<VariantResult> {
   clearInterval(sampler);
   const elapsed = now() - t0;
   const cpu = process.cpuUsage(cpuBefore);
+  loopDelay.disable();
   measuring = false;
   stopping = true;
   const rate = ((completed - before) * 1000) / elapsed;
@@ -151,6 +157,7 @@ async function runOne(variant: string): Promise<VariantResult> {
     rate,
     completed: completed - before,
     cpuUsPerUnit: (cpu.user + cpu.system) / Math.max(1, completed - before),
+    loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     errors,
     latency: percentilesUs(latency),
   };
@@ -160,14 +167,18 @@ const results = await runVariants(VARIANTS, values, runOne);
 report('app-throughput', values, results, (rows) =>
   [
     table([
-      ['variant', 'throughput', 'completed', 'CPU per unit', 'errors'],
-      ...rows.map((r) => [
-        r.variant,
-        `${fmtRate(r.rate as number)} ${r.unit}`,
-        String(r.completed),
-        `${(r.cpuUsPerUnit as number).toFixed(1)} µs`,
-        String(r.errors),
-      ]),
+      ['variant', 'throughput', 'completed', 'CPU per unit', 'loop delay p99 / max', 'errors'],
+      ...rows.map((r) => {
+        const loop = r.loopDelayMs as { p99: number; max: number };
+        return [
+          r.variant,
+          `${fmtRate(r.rate as number)} ${r.unit}`,
+          String(r.completed),
+          `${(r.cpuUsPerUnit as number).toFixed(1)} µs`,
+          `${loop.p99.toFixed(1)} / ${loop.max.toFixed(1)} ms`,
+          String(r.errors),
+        ];
+      }),
     ]),
     '',
     table([
