@@ -4,7 +4,7 @@ import { defineActor } from '../../src/runtime/actor.js';
 import { SimulatedClock } from '../../src/runtime/clock.js';
 import { MemoryStore } from '../../src/runtime/store/memory-store.js';
 import type { CommitEntry, SnapshotStore } from '../../src/runtime/store/snapshot-store.js';
-import { type ActorSystem, createSystem } from '../../src/runtime/system.js';
+import { type ActorSystem, createSystem, type SystemOptions } from '../../src/runtime/system.js';
 import { ControlledStore, rejectionCode, settle, track } from './helpers.js';
 
 type Msg = { type: 'inc' } | { type: 'get' };
@@ -28,9 +28,9 @@ afterEach(async () => {
   system = undefined;
 });
 
-function start() {
+function start(limits: Pick<SystemOptions, 'maxCommitsInFlight' | 'maxWritesPerCommit'> = {}) {
   const store = new ControlledStore();
-  system = createSystem({ store, clock: new SimulatedClock(), actors: { counter } });
+  system = createSystem({ store, clock: new SimulatedClock(), actors: { counter }, ...limits });
   const ref = (id: string) => system!.ref('counter', id);
   const ids = (batch: readonly { id: string }[]) => batch.map((entry) => entry.id).sort();
   return { system, store, ref, ids };
@@ -76,9 +76,7 @@ describe('group commit', () => {
   });
 
   it('has at most maxCommitsInFlight writes outstanding; the rest form the next batch', async () => {
-    const store = new ControlledStore();
-    system = createSystem({ store, clock: new SimulatedClock(), actors: { counter }, maxCommitsInFlight: 1 });
-    const ref = (id: string) => system!.ref('counter', id);
+    const { system, store, ref } = start({ maxCommitsInFlight: 1 });
     await system.ask(ref('warm'), { type: 'get' });
     store.hold();
     system.tell(ref('a'), { type: 'inc' });
@@ -97,19 +95,10 @@ describe('group commit', () => {
   });
 
   it('writes a turn in calls of at most maxWritesPerCommit, up to maxCommitsInFlight of them at once', async () => {
-    const store = new ControlledStore();
-    system = createSystem({
-      store,
-      clock: new SimulatedClock(),
-      actors: { counter },
-      maxWritesPerCommit: 2,
-      maxCommitsInFlight: 2,
-    });
-    const ref = (id: string) => system!.ref('counter', id);
-    const ids = (batch: readonly { id: string }[]) => batch.map((entry) => entry.id).sort();
+    const { system, store, ref, ids } = start({ maxWritesPerCommit: 2, maxCommitsInFlight: 2 });
     await system.ask(ref('warm'), { type: 'get' });
     store.hold();
-    const replies = ['a', 'b', 'c', 'd', 'e'].map((id) => system!.ask(ref(id), { type: 'inc' }));
+    const replies = ['a', 'b', 'c', 'd', 'e'].map((id) => system.ask(ref(id), { type: 'inc' }));
     await settle();
     // Two calls of two started together; the fifth write waits for a free call.
     expect(store.started.map(ids)).toEqual([
@@ -124,20 +113,12 @@ describe('group commit', () => {
   });
 
   it('keeps the order of waiting writes however long the wait', async () => {
-    const store = new ControlledStore();
-    system = createSystem({
-      store,
-      clock: new SimulatedClock(),
-      actors: { counter },
-      maxWritesPerCommit: 1,
-      maxCommitsInFlight: 1,
-    });
-    const ref = (id: string) => system!.ref('counter', id);
+    const { system, store, ref } = start({ maxWritesPerCommit: 1, maxCommitsInFlight: 1 });
     await system.ask(ref('warm'), { type: 'get' });
     // Far more writes waiting than are written at a time, so the list is trimmed while in use.
     store.hold();
     const ids = Array.from({ length: 3_000 }, (_, i) => `n${i}`);
-    const replies = ids.map((id) => system!.ask(ref(id), { type: 'inc' }));
+    const replies = ids.map((id) => system.ask(ref(id), { type: 'inc' }));
     for (let i = 0; i < 10; i++) await settle();
     expect(store.started).toHaveLength(1);
     store.release();
