@@ -109,6 +109,13 @@ class System implements ActorSystem, CellHost {
     this.timers = new TimerHeap(
       this.clock,
       (entry) => {
+        // A firing the actor would drop as stale goes no further than this: every reliable send arms
+        // a redelivery timer that its confirmation almost always cancels, and delivering those cost
+        // an envelope and a turn each (about nine per diamond workflow). Only for an actor with no
+        // write pending or in flight: a failed write reverts the record, maybe to one with the timer.
+        const cell = this.residency.get(entry.kind, entry.id);
+        if (cell?.phase === PHASE_READY && !cell.isDirty && cell.rec.timers?.[entry.name]?.at !== entry.at)
+          return;
         const env = envelope(entry.name);
         env.sys = SYS_TIMER;
         env.timerAt = entry.at;

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineActor } from '../../src/runtime/actor.js';
 import { SimulatedClock } from '../../src/runtime/clock.js';
 import { MemoryStore } from '../../src/runtime/store/memory-store.js';
@@ -9,7 +9,7 @@ import {
   type SourcedEvent,
   type SystemOptions,
 } from '../../src/runtime/system.js';
-import { rejectionCode } from './helpers.js';
+import { ControlledStore, rejectionCode } from './helpers.js';
 
 type Msg =
   | { type: 'arm'; name: string; at: number; payload: string }
@@ -151,6 +151,41 @@ describe('durable timers', () => {
     expect(events).toEqual([]);
     await advance(system, clock, 2_000);
     expect(events).toEqual([{ fired: 'moved', now: T0 + 3_000 }]);
+  });
+
+  it('a stale firing of a resident actor is dropped before it takes a turn', async () => {
+    const { system, clock, events, ref } = start();
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 1_000, payload: 'first' });
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 3_000, payload: 'moved' });
+    const before = system.stats().processed;
+    await advance(system, clock, 1_000);
+    expect(system.stats().processed).toBe(before);
+    await advance(system, clock, 2_000);
+    expect(system.stats().processed).toBe(before + 1);
+    expect(events).toEqual([{ fired: 'moved', now: T0 + 3_000 }]);
+  });
+
+  it('a timer due while the turn cancelling it is being written fires on time if that write fails', async () => {
+    const clock = new SimulatedClock(T0);
+    const store = new ControlledStore();
+    const system = createSystem({ store, clock, redeliverMs: 500, actors: { alarm } });
+    systems.push(system);
+    const events: unknown[] = [];
+    system.onEvent((e: SourcedEvent) => events.push(e.event));
+    const ref = system.ref('alarm', 'a1');
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 1_000, payload: 'p' });
+    store.hold();
+    store.failCommits(() => true);
+    system.tell(ref, { type: 'cancel', name: 't' });
+    await vi.waitFor(() => expect(store.started).toHaveLength(2));
+    // Due while the cancelling write is in flight: the record has no timer `t` just now, but the
+    // write fails and the record goes back to one that has it, so the firing must not be dropped.
+    clock.advance(1_000);
+    store.release();
+    await system.idle();
+    expect(events).toEqual([{ fired: 'p', now: T0 + 1_000 }]);
+    await advance(system, clock, 10_000);
+    expect(events).toHaveLength(1);
   });
 
   it('re-arming to an earlier deadline fires early, once', async () => {
