@@ -32,6 +32,7 @@ import type { AskHandle, Envelope } from './envelope.js';
 import { envelope, SYS_CONFIRM, SYS_TIMER, SYS_USER, settleAsk } from './envelope.js';
 import { GroupCommit } from './group-commit.js';
 import { Mailbox } from './mailbox.js';
+import { ParkedTimers } from './parked-timers.js';
 import { Residency } from './residency.js';
 import { Scheduler } from './scheduler.js';
 import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-store.js';
@@ -75,6 +76,7 @@ class System implements ActorSystem, CellHost {
   private readonly scheduler: Scheduler;
   private readonly committer: GroupCommit;
   private readonly timers: TimerHeap;
+  private readonly parked: ParkedTimers;
   private readonly eventListeners = new Set<(event: SourcedEvent) => void>();
   private readonly passivateAfterMs: number;
   private readonly askTimeoutMs: number;
@@ -109,19 +111,20 @@ class System implements ActorSystem, CellHost {
     this.timers = new TimerHeap(
       this.clock,
       (entry) => {
-        // A firing the actor would drop as stale goes no further than this: every reliable send arms
-        // a redelivery timer that its confirmation almost always cancels, and delivering those cost
-        // an envelope and a turn each (about nine per diamond workflow). Only for an actor with no
-        // write pending or in flight: a failed write reverts the record, maybe to one with the timer.
-        const cell = this.residency.get(entry.kind, entry.id);
-        if (cell?.phase === PHASE_READY && !cell.isDirty && cell.rec.timers?.[entry.name]?.at !== entry.at)
-          return;
+        // A firing the actor would drop as stale goes no further than this: delivered, it cost an
+        // envelope and a turn (redelivery timers that outlived the parking room, see below).
+        if (this.isStaleTimer(entry.kind, entry.id, entry.name, entry.at)) return;
         const env = envelope(entry.name);
         env.sys = SYS_TIMER;
         env.timerAt = entry.at;
         this.deliver(entry.kind, entry.id, env);
       },
       horizonMs,
+    );
+    // Every reliable send sets a redelivery timer that its confirmation almost always cancels
+    // within milliseconds; parked, those never reach the heap (about nine per diamond workflow).
+    this.parked = new ParkedTimers(this.clock, this.timers, (kind, id, name, at) =>
+      this.isStaleTimer(kind, id, name, at),
     );
     this.upcoming = new UpcomingTimers(this.store, this.clock, this.logger, this.timers, horizonMs, (kind) =>
       this.logics.has(kind),
@@ -233,7 +236,7 @@ class System implements ActorSystem, CellHost {
       commits: this.committer.stats.commits,
       writes: this.committer.stats.writes,
       commitFailures: this.committer.stats.failures,
-      timers: this.timers.size,
+      timers: this.timers.size + this.parked.size,
       deadLetters: this.deadLetters.count,
     };
   }
@@ -244,6 +247,7 @@ class System implements ActorSystem, CellHost {
     this.residency.stop();
     this.upcoming.stop();
     this.timers.stop();
+    this.parked.stop();
     this.writeDeferred();
     const timeoutMs = options?.timeoutMs ?? 5_000;
     let timer: NodeJS.Timeout | undefined;
@@ -346,7 +350,17 @@ class System implements ActorSystem, CellHost {
   }
 
   armTimer(cell: ActorCell, name: string, at: number): void {
-    this.timers.arm(cell.kind, cell.id, name, at);
+    this.parked.arm(cell.kind, cell.id, name, at);
+  }
+
+  /**
+   * The actor is in memory with nothing to write, and its record no longer has this timer at this
+   * deadline: the firing would be dropped by the actor anyway. Not for an actor with a write pending
+   * or in flight: a failed write reverts the record, maybe to one that still has the timer.
+   */
+  private isStaleTimer(kind: string, id: string, name: string, at: number): boolean {
+    const cell = this.residency.get(kind, id);
+    return cell?.phase === PHASE_READY && !cell.isDirty && cell.rec.timers?.[name]?.at !== at;
   }
 
   rearmTimersLater(cell: ActorCell): void {

@@ -32,8 +32,13 @@ export class TimerHeap {
     return this.heap.length;
   }
 
+  /** False for deadlines past the horizon, which `arm` leaves to the store's timer index. */
+  withinHorizon(at: number): boolean {
+    return at <= this.clock.now() + this.horizonMs;
+  }
+
   arm(kind: string, id: string, name: string, at: number): void {
-    if (this.stopped || at > this.clock.now() + this.horizonMs) return;
+    if (this.stopped || !this.withinHorizon(at)) return;
     const key = `${kind}\0${id}\0${name}`;
     if (this.armed.get(key) === at) return;
     this.armed.set(key, at);

@@ -155,12 +155,26 @@ describe('durable timers', () => {
 
   it('a stale firing of a resident actor is dropped before it takes a turn', async () => {
     const { system, clock, events, ref } = start();
+    // Due within a parking sweep, so both go straight into the heap.
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 100, payload: 'first' });
+    await system.ask(ref, { type: 'arm', name: 't', at: T0 + 300, payload: 'moved' });
+    expect(system.stats().timers).toBe(2);
+    const before = system.stats().processed;
+    await advance(system, clock, 100);
+    expect(system.stats().processed).toBe(before);
+    await advance(system, clock, 200);
+    expect(system.stats().processed).toBe(before + 1);
+    expect(events).toEqual([{ fired: 'moved', now: T0 + 300 }]);
+  });
+
+  it('a timer set far enough ahead and moved before the parking sweep never reaches the heap', async () => {
+    const { system, clock, events, ref } = start();
     await system.ask(ref, { type: 'arm', name: 't', at: T0 + 1_000, payload: 'first' });
     await system.ask(ref, { type: 'arm', name: 't', at: T0 + 3_000, payload: 'moved' });
     const before = system.stats().processed;
-    await advance(system, clock, 1_000);
-    expect(system.stats().processed).toBe(before);
-    await advance(system, clock, 2_000);
+    await advance(system, clock, 500);
+    expect(system.stats().timers).toBe(1);
+    await advance(system, clock, 2_500);
     expect(system.stats().processed).toBe(before + 1);
     expect(events).toEqual([{ fired: 'moved', now: T0 + 3_000 }]);
   });
