@@ -386,6 +386,33 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     expect(await store.loadTimers(2 ** 53 - 2)).toEqual(timers.slice(0, -1));
   });
 
+  it('loads windows of timers spread over many seconds, some moved between seconds or removed', async () => {
+    const at = (i: number) => 500 + i * 997;
+    await store.commit(
+      Array.from({ length: 50 }, (_, i) => write('job', `t${i}`, record(i), { setTimers: [['due', at(i)]] })),
+    );
+    await store.commit([
+      write('job', 't10', record(10), { setTimers: [['due', 40_250.5]] }),
+      write('job', 't20', record(20), { removeTimers: ['due'] }),
+    ]);
+    const window = async (until: number, after: number) =>
+      (await store.loadTimers(until, after)).map((timer) => [timer.id, timer.at]);
+    const expected = (from: number, to: number) =>
+      Array.from({ length: 50 }, (_, i) => i)
+        .filter((i) => i !== 10 && i !== 20 && at(i) > from && at(i) <= to)
+        .map((i) => [`t${i}`, at(i)]);
+    expect(await window(30_000, 10_000)).toEqual(expected(10_000, 30_000));
+    expect(await window(at(5), at(3))).toEqual([
+      ['t4', at(4)],
+      ['t5', at(5)],
+    ]);
+    expect(await window(41_000, 40_000)).toEqual([
+      ['t10', 40_250.5],
+      ['t40', at(40)],
+    ]);
+    expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toHaveLength(49);
+  });
+
   it('loads the timers of a window, after (exclusive) to until (inclusive), read in pages', async () => {
     const paged = await create({ timersPerRead: 3 });
     const deadlines = [10, 20, 20, 20, 30, 40, 50, 60];
