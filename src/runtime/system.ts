@@ -32,14 +32,12 @@ import type { AskHandle, Envelope } from './envelope.js';
 import { envelope, SYS_CONFIRM, SYS_TIMER, SYS_USER, settleAsk } from './envelope.js';
 import { GroupCommit } from './group-commit.js';
 import { Mailbox } from './mailbox.js';
-import { ParkedTimers } from './parked-timers.js';
 import { Residency } from './residency.js';
 import { Scheduler } from './scheduler.js';
 import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-store.js';
 import type { DeadLetter, DeadLetterReason } from './supervisor.js';
-import { TimerHeap } from './timers.js';
+import { SystemTimers } from './system-timers.js';
 import { parseRefKey } from './turn-context.js';
-import { UpcomingTimers } from './upcoming-timers.js';
 
 const silentLogger = {
   debug() {},
@@ -75,13 +73,11 @@ class System implements ActorSystem, CellHost {
   private readonly residency: Residency;
   private readonly scheduler: Scheduler;
   private readonly committer: GroupCommit;
-  private readonly timers: TimerHeap;
-  private readonly parked: ParkedTimers;
+  private readonly timers: SystemTimers;
   private readonly eventListeners = new Set<(event: SourcedEvent) => void>();
   private readonly passivateAfterMs: number;
   private readonly askTimeoutMs: number;
   private readonly onEscalate: (error: unknown, ref: ActorRef, msg: unknown) => void;
-  private readonly upcoming: UpcomingTimers;
   private loading = 0;
   private busy = 0;
   private readonly deadLetters: DeadLetterSink;
@@ -107,31 +103,24 @@ class System implements ActorSystem, CellHost {
       options.maxWritesPerCommit,
     );
     this.scheduler = new Scheduler({ ...options.scheduler, afterTurn: () => this.committer.flush() });
-    const horizonMs = options.timerHorizonMs ?? 60_000;
-    this.timers = new TimerHeap(
-      this.clock,
-      (entry) => {
-        // A firing the actor would drop as stale goes no further than this: delivered, it cost an
-        // envelope and a turn (redelivery timers that outlived the parking room, see below).
-        if (this.isStaleTimer(entry.kind, entry.id, entry.name, entry.at)) return;
-        const env = envelope(entry.name);
+    this.timers = new SystemTimers({
+      store: this.store,
+      clock: this.clock,
+      logger: this.logger,
+      horizonMs: options.timerHorizonMs ?? 60_000,
+      retryMs: this.redeliverMs,
+      runs: (kind) => this.logics.has(kind),
+      resident: (kind, id) => this.residency.get(kind, id),
+      fire: (kind, id, name, at) => {
+        const env = envelope(name);
         env.sys = SYS_TIMER;
-        env.timerAt = entry.at;
-        this.deliver(entry.kind, entry.id, env);
+        env.timerAt = at;
+        this.deliver(kind, id, env);
       },
-      horizonMs,
-    );
-    // Every reliable send sets a redelivery timer that its confirmation almost always cancels
-    // within milliseconds; parked, those never reach the heap (about nine per diamond workflow).
-    this.parked = new ParkedTimers(this.clock, this.timers, (kind, id, name, at) =>
-      this.isStaleTimer(kind, id, name, at),
-    );
-    this.upcoming = new UpcomingTimers(this.store, this.clock, this.logger, this.timers, horizonMs, (kind) =>
-      this.logics.has(kind),
-    );
+    });
     for (const [kind, logic] of Object.entries(options.actors ?? {})) this.register(kind, logic);
     this.residency.start();
-    this.upcoming.start();
+    this.timers.start();
   }
 
   register(kind: string, logic: AnyActorLogic): void {
@@ -181,9 +170,7 @@ class System implements ActorSystem, CellHost {
   }
 
   async recover(): Promise<{ timers: number }> {
-    const timers = await this.upcoming.load();
-    this.timers.fireDue();
-    return { timers };
+    return { timers: await this.timers.recover() };
   }
 
   list(kind: string, tag: string, options: ListOptions): Promise<ListPage> {
@@ -236,7 +223,7 @@ class System implements ActorSystem, CellHost {
       commits: this.committer.stats.commits,
       writes: this.committer.stats.writes,
       commitFailures: this.committer.stats.failures,
-      timers: this.timers.size + this.parked.size,
+      timers: this.timers.size,
       deadLetters: this.deadLetters.count,
     };
   }
@@ -245,9 +232,7 @@ class System implements ActorSystem, CellHost {
     if (this.stopping) return;
     this.stopping = true;
     this.residency.stop();
-    this.upcoming.stop();
     this.timers.stop();
-    this.parked.stop();
     this.writeDeferred();
     const timeoutMs = options?.timeoutMs ?? 5_000;
     let timer: NodeJS.Timeout | undefined;
@@ -309,7 +294,7 @@ class System implements ActorSystem, CellHost {
         for (const env of cell.drainMailbox()) {
           // The heap has forgotten a firing it delivered; dropped here, the timer would wait for
           // the actor's next activation. Tried again after a pause (see rearmTimersLater).
-          if (env.sys === SYS_TIMER) this.armLater(cell.kind, cell.id, env.msg as string, env.timerAt);
+          if (env.sys === SYS_TIMER) this.timers.armLater(cell.kind, cell.id, env.msg as string, env.timerAt);
           else this.refuse(cell.kind, cell.id, env, 'store_failed', error);
         }
       },
@@ -350,31 +335,11 @@ class System implements ActorSystem, CellHost {
   }
 
   armTimer(cell: ActorCell, name: string, at: number): void {
-    this.parked.arm(cell.kind, cell.id, name, at);
-  }
-
-  /**
-   * The actor is in memory with nothing to write, and its record no longer has this timer at this
-   * deadline: the firing would be dropped by the actor anyway. Not for an actor with a write pending
-   * or in flight: a failed write reverts the record, maybe to one that still has the timer.
-   */
-  private isStaleTimer(kind: string, id: string, name: string, at: number): boolean {
-    const cell = this.residency.get(kind, id);
-    return cell?.phase === PHASE_READY && !cell.isDirty && cell.rec.timers?.[name]?.at !== at;
+    this.timers.arm(cell, name, at);
   }
 
   rearmTimersLater(cell: ActorCell): void {
-    // After a pause, not at once: an overdue timer re-armed now would fire, fail and re-arm in a
-    // tight loop for as long as the store is down. Heap entries that are still armed are not
-    // duplicated, and a firing that is no longer current is dropped by the actor as stale.
-    this.clock.setTimeout(() => {
-      const timers = cell.rec.timers;
-      if (timers) for (const name in timers) this.timers.arm(cell.kind, cell.id, name, timers[name]!.at);
-    }, this.redeliverMs);
-  }
-
-  private armLater(kind: string, id: string, name: string, at: number): void {
-    this.clock.setTimeout(() => this.timers.arm(kind, id, name, at), this.redeliverMs);
+    this.timers.rearmLater(cell);
   }
 
   busyChanged(delta: number): void {

@@ -1,0 +1,104 @@
+/**
+ * A system's durable timers in memory: the heap of those due soon, the parking room in front of it
+ * and the periodic load of stored timers coming within the horizon. Deadlines live in actor
+ * records; this only decides when to wake which actor, and drops the firings it would ignore.
+ */
+import type { Logger } from 'pino';
+import type { ActorCell } from './cell.js';
+import { PHASE_READY } from './cell-host.js';
+import type { Clock } from './clock.js';
+import { ParkedTimers } from './parked-timers.js';
+import type { SnapshotStore } from './store/snapshot-store.js';
+import { TimerHeap } from './timers.js';
+import { UpcomingTimers } from './upcoming-timers.js';
+
+export interface SystemTimersOptions {
+  store: SnapshotStore;
+  clock: Clock;
+  logger: Logger;
+  horizonMs: number;
+  /** The pause before arming again timers whose firing could not be handled (store down). */
+  retryMs: number;
+  /** Timers of kinds this system does not run are left to the system that does. */
+  runs: (kind: string) => boolean;
+  resident: (kind: string, id: string) => ActorCell | undefined;
+  /** Delivers a firing to its actor. */
+  fire: (kind: string, id: string, name: string, at: number) => void;
+}
+
+export class SystemTimers {
+  private readonly heap: TimerHeap;
+  private readonly parked: ParkedTimers;
+  private readonly upcoming: UpcomingTimers;
+
+  constructor(private readonly options: SystemTimersOptions) {
+    const { store, clock, logger, horizonMs, runs } = options;
+    this.heap = new TimerHeap(
+      clock,
+      (entry) => {
+        // Dropped here rather than by the actor, it costs no envelope and no turn.
+        if (!this.isStale(entry.kind, entry.id, entry.name, entry.at))
+          options.fire(entry.kind, entry.id, entry.name, entry.at);
+      },
+      horizonMs,
+    );
+    // Every reliable send sets a redelivery timer that its confirmation almost always cancels
+    // within milliseconds; parked, those never reach the heap (about nine per diamond workflow).
+    this.parked = new ParkedTimers(clock, this.heap, (kind, id, name, at) =>
+      this.isStale(kind, id, name, at),
+    );
+    this.upcoming = new UpcomingTimers(store, clock, logger, this.heap, horizonMs, runs);
+  }
+
+  /** Timers held in memory: in the heap or parked. */
+  get size(): number {
+    return this.heap.size + this.parked.size;
+  }
+
+  start(): void {
+    this.upcoming.start();
+  }
+
+  stop(): void {
+    this.upcoming.stop();
+    this.heap.stop();
+    this.parked.stop();
+  }
+
+  /** Loads the stored timers due within the horizon and fires the overdue ones now. */
+  async recover(): Promise<number> {
+    const loaded = await this.upcoming.load();
+    this.heap.fireDue();
+    return loaded;
+  }
+
+  arm(cell: ActorCell, name: string, at: number): void {
+    this.parked.arm(cell.kind, cell.id, name, at);
+  }
+
+  /** Arms the cell's timers again after a pause (a reverted turn may have consumed a firing). */
+  rearmLater(cell: ActorCell): void {
+    // After a pause, not at once: an overdue timer re-armed now would fire, fail and re-arm in a
+    // tight loop for as long as the store is down. Heap entries that are still armed are not
+    // duplicated, and a firing that is no longer current is dropped as stale.
+    this.options.clock.setTimeout(() => {
+      const timers = cell.rec.timers;
+      if (timers) for (const name in timers) this.heap.arm(cell.kind, cell.id, name, timers[name]!.at);
+    }, this.options.retryMs);
+  }
+
+  /** Arms one firing again after a pause: its actor could not be loaded to take it. */
+  armLater(kind: string, id: string, name: string, at: number): void {
+    this.options.clock.setTimeout(() => this.heap.arm(kind, id, name, at), this.options.retryMs);
+  }
+
+  /**
+   * The actor is in memory with nothing to write, and its record no longer has this timer at this
+   * deadline: the firing would be dropped by the actor anyway. Not for an actor with a write pending
+   * or in flight: a failed write reverts the record, maybe to one that still has the timer.
+   */
+  private isStale(kind: string, id: string, name: string, at: number): boolean {
+    const cell = this.options.resident(kind, id);
+    return cell?.phase === PHASE_READY && !cell.isDirty && cell.rec.timers?.[name]?.at !== at;
+  }
+}
