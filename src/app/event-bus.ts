@@ -57,6 +57,19 @@ export function decodeCursor(cursor: string): { epoch: string; seq: number } | n
 
 const ALL_KINDS = (_kind: string) => true;
 
+/** `event:<type>` per event type, made once: there are a few dozen types, and every event has one. */
+const EVENT_TOPICS = new Map<string, string>();
+
+function eventTopic(type: string): string {
+  let topic = EVENT_TOPICS.get(type);
+  if (topic === undefined) {
+    topic = `event:${type}`;
+    // Types come from the events union; the cap guards against anything else.
+    if (EVENT_TOPICS.size < 256) EVENT_TOPICS.set(type, topic);
+  }
+  return topic;
+}
+
 /**
  * The topics an event is published on. `wanted` skips the kinds (`event`, `job`, …) nobody
  * subscribes to, so publishing builds no topic string that cannot match.
@@ -64,7 +77,7 @@ const ALL_KINDS = (_kind: string) => true;
 export function topicsOf(event: MailroomEvent, wanted: (kind: string) => boolean = ALL_KINDS): string[] {
   const topics: string[] = [];
   if (wanted('*')) topics.push('*');
-  if (wanted('event')) topics.push(`event:${event.type}`);
+  if (wanted('event')) topics.push(eventTopic(event.type));
   if ('job_type' in event) {
     if (wanted('job')) topics.push(`job:${event.job_id}`);
     if (wanted('type')) topics.push(`type:${event.job_type}`);

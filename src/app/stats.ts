@@ -5,6 +5,7 @@
  */
 import * as hdr from 'hdr-histogram-js';
 import type { Clock } from '../runtime/clock.js';
+import { msOfIso } from '../schemas/common.js';
 import type { MailroomEvent } from '../schemas/events.js';
 
 const WINDOW_SECONDS = 60;
@@ -43,7 +44,7 @@ export class RollingStats {
   record(event: MailroomEvent): void {
     switch (event.type) {
       case 'job_submitted': {
-        const now = Date.parse(event.at);
+        const now = msOfIso(event.at);
         if (this.submittedAt.size >= MAX_TRACKED) {
           const oldest = this.submittedAt.keys().next().value;
           if (oldest !== undefined) this.submittedAt.delete(oldest);
@@ -53,7 +54,7 @@ export class RollingStats {
       }
       case 'job_completed':
       case 'job_failed': {
-        const now = Date.parse(event.at);
+        const now = msOfIso(event.at);
         const bucket = this.bucket(Math.floor(now / 1000));
         if (event.type === 'job_completed') bucket.completed++;
         else bucket.failed++;

@@ -27,6 +27,21 @@ export function isoAt(ms: number): string {
   return lastIso;
 }
 
+let lastParsedIso = '';
+let lastParsedMs = Number.NaN;
+
+/**
+ * Epoch milliseconds of an ISO 8601 time, the inverse of `isoAt`. The last one is remembered: the
+ * events of a turn carry the same `at` string, and each was parsed again by every reader.
+ */
+export function msOfIso(iso: string): number {
+  if (iso !== lastParsedIso) {
+    lastParsedMs = Date.parse(iso);
+    lastParsedIso = iso;
+  }
+  return lastParsedMs;
+}
+
 /** Stored as epoch milliseconds; shown as ISO 8601. */
 export function isoTime(ms: number | null): string | null {
   return ms === null ? null : isoAt(ms);

@@ -13,6 +13,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { Subscription } from '../app/event-bus.js';
 import type { Mailroom, Stats } from '../app/mailroom-api.js';
 import type { Logger } from '../logger.js';
+import { msOfIso } from '../schemas/common.js';
 import type { MailroomEvent } from '../schemas/events.js';
 import { HttpMetrics } from './http-metrics.js';
 
@@ -110,7 +111,7 @@ export class ServerMetrics {
     }
     const type = event.job_type;
     this.jobEvents.inc({ type, event: event.type });
-    const at = Date.parse(event.at);
+    const at = msOfIso(event.at);
     switch (event.type) {
       case 'job_submitted':
         remember(this.submittedAt, event.job_id, at);
