@@ -25,6 +25,7 @@ import {
   toDelayed,
   toPending,
 } from './job-attempts.js';
+import { jobSnapshot } from './job-snapshot.js';
 import type { JobLogicOptions, JobMsg, JobState, NewJob, StepRelease } from './job-state.js';
 import type { NeededResources } from './requirements.js';
 
@@ -61,6 +62,7 @@ export function createJobLogic(options: JobLogicOptions) {
   return defineActor<Job, JobMsg>({
     initial: () => null,
     passivateAfterMs: JOB_IDLE_MS,
+    snapshot: jobSnapshot,
     index: (job) => {
       if (!job) return { live: false };
       // In progress is `status:waiting|delayed|pending|running`; recovery reads those.

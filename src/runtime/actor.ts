@@ -5,6 +5,7 @@
  * in the next group commit. Effects are requested through the context and run only after the
  * state that caused them is durable.
  */
+import type { StateCodec } from './store/snapshot-store.js';
 import type { SupervisorStrategy } from './supervisor.js';
 
 /** Addresses an actor: virtual, so a ref is valid whether or not the actor is in memory. */
@@ -83,6 +84,8 @@ export interface ActorLogic<S, M> {
   passivateAfterMs?: number;
   /** Ephemeral actors are never persisted: their effects run at once. */
   ephemeral?: boolean;
+  /** The state's stored form in stores that encode snapshots (Redis); see `StateCodec`. */
+  snapshot?: StateCodec<S>;
 }
 
 /** Identity helper that keeps S and M inferred at the definition site. */

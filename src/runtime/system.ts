@@ -34,7 +34,7 @@ import { GroupCommit } from './group-commit.js';
 import { Mailbox } from './mailbox.js';
 import { Residency } from './residency.js';
 import { Scheduler } from './scheduler.js';
-import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-store.js';
+import type { ListOptions, ListPage, SnapshotStore, StateCodec } from './store/snapshot-store.js';
 import type { DeadLetter, DeadLetterReason } from './supervisor.js';
 import { SystemTimers } from './system-timers.js';
 import { parseRefKey } from './turn-context.js';
@@ -127,6 +127,7 @@ class System implements ActorSystem, CellHost {
     if (kind.includes(':')) throw new Error(`actor kind "${kind}" must not contain ':'`);
     if (this.logics.has(kind)) throw new Error(`actor kind "${kind}" is already registered`);
     this.logics.set(kind, logic as ActorLogic<unknown, unknown>);
+    if (logic.snapshot) this.store.useCodec?.(kind, logic.snapshot as StateCodec);
     const idleMs =
       logic.passivateAfterMs ?? (logic.ephemeral ? Number.POSITIVE_INFINITY : this.passivateAfterMs);
     this.residency.addKind(kind, idleMs);

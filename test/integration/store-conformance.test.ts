@@ -2,11 +2,17 @@
  * One conformance suite, run against every SnapshotStore: what the runtime relies on must hold
  * for the embedded store and for Redis alike.
  */
+import { unpack } from 'msgpackr';
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MailroomError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/runtime/store/memory-store.js';
-import { createRedisStore, type RedisStore } from '../../src/runtime/store/redis-store.js';
-import type { ActorRecord, CommitEntry, SnapshotStore } from '../../src/runtime/store/snapshot-store.js';
+import { createRedisStore, RedisStore } from '../../src/runtime/store/redis-store.js';
+import type {
+  ActorRecord,
+  CommitEntry,
+  SnapshotStore,
+  StateCodec,
+} from '../../src/runtime/store/snapshot-store.js';
 import { uniquePrefix } from '../support/redis.js';
 
 function record(
@@ -144,6 +150,31 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     };
     await store.commit([write('job', 'j1', rec)]);
     expect(await store.load('job', 'j1')).toEqual(rec);
+  });
+
+  it("keeps a kind's states in its codec's form when it encodes snapshots, and loads them back", async () => {
+    const pairs: StateCodec<{ a: number; b: string } | null> = {
+      encode: (state) => (state === null ? null : [state.a, state.b]),
+      decode: (stored) => {
+        if (!Array.isArray(stored)) return stored as { a: number; b: string } | null;
+        return { a: stored[0] as number, b: stored[1] as string };
+      },
+    };
+    store.useCodec?.('coded', pairs as StateCodec);
+    // Written before the codec: loads as it was stored.
+    await store.commit([write('older', 'o1', record({ a: 0, b: 'plain' }))]);
+    store.useCodec?.('older', pairs as StateCodec);
+    await store.commit([
+      write('coded', 'c1', record({ a: 1, b: 'one' })),
+      write('coded', 'c2', record(null)),
+    ]);
+    expect((await store.load('coded', 'c1'))?.state).toEqual({ a: 1, b: 'one' });
+    expect((await store.load('coded', 'c2'))?.state).toBeNull();
+    expect((await store.load('older', 'o1'))?.state).toEqual({ a: 0, b: 'plain' });
+    if (store instanceof RedisStore) {
+      const raw = await store.client.getBuffer(store.keys.snapshot('coded', 'c1'));
+      expect((unpack(raw!) as ActorRecord).state).toEqual([1, 'one']);
+    }
   });
 
   it('keeps kinds apart and allows ids containing separators', async () => {

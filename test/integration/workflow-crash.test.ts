@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { JobState } from '../../src/actors/job.js';
 import { JOB_KIND } from '../../src/actors/job.js';
+import { jobSnapshot } from '../../src/actors/job-snapshot.js';
 import { WORKFLOW_KIND, type WorkflowState } from '../../src/actors/workflow.js';
 import { createMailroom, type Mailroom } from '../../src/app/mailroom.js';
 import { loadConfig } from '../../src/config.js';
@@ -88,6 +89,8 @@ describe('workflow crash healing', () => {
 
     const store = await createRedisStore({ url, prefix });
     cleanups.push(() => store.close());
+    // Read here before any system registers the job kind (and with it how job states are stored).
+    store.useCodec(JOB_KIND, jobSnapshot);
     for (const id of acked.keys()) {
       expect(await store.load(WORKFLOW_KIND, id), `acknowledged workflow ${id}`).toBeDefined();
     }

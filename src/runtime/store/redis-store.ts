@@ -25,6 +25,7 @@ import type {
   ListPage,
   LoggedEvent,
   SnapshotStore,
+  StateCodec,
   TimerRef,
 } from './snapshot-store.js';
 
@@ -102,6 +103,7 @@ export class RedisStore implements SnapshotStore {
   readonly durable = true;
   readonly name = 'redis';
   private readonly gets = new GetBatcher((keys) => this.call(() => this.client.mgetBuffer(keys)));
+  private readonly codecs = new Map<string, StateCodec>();
 
   constructor(
     readonly client: ScriptedRedis,
@@ -114,9 +116,17 @@ export class RedisStore implements SnapshotStore {
     },
   ) {}
 
+  useCodec(kind: string, codec: StateCodec): void {
+    this.codecs.set(kind, codec);
+  }
+
   async load(kind: string, id: string): Promise<ActorRecord | undefined> {
     const bytes = await this.gets.get(this.keys.snapshot(kind, id));
-    return bytes ? (packr.unpack(bytes) as ActorRecord) : undefined;
+    if (!bytes) return undefined;
+    const record = packr.unpack(bytes) as ActorRecord;
+    const codec = this.codecs.get(kind);
+    if (codec) record.state = codec.decode(record.state);
+    return record;
   }
 
   async commit(entries: readonly CommitEntry[]): Promise<CommitReceipt> {
@@ -281,8 +291,10 @@ export class RedisStore implements SnapshotStore {
     for (let i = from; i < to; i++) {
       const entry = entries[i]!;
       let length = 0;
-      if (entry.record !== null) {
-        const snapshot = packr.pack(entry.record);
+      const record = entry.record;
+      if (record !== null) {
+        const codec = this.codecs.get(entry.kind);
+        const snapshot = packr.pack(codec ? { ...record, state: codec.encode(record.state) } : record);
         snapshots.push(snapshot);
         length = snapshot.length;
         bytes += length;

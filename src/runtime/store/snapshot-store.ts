@@ -19,6 +19,15 @@ export interface OutboxEntry {
   msg: unknown;
 }
 
+/**
+ * A state's stored form, for stores that encode snapshots: `encode` before a write, `decode` after
+ * a read. `decode` also takes whatever earlier versions of `encode` wrote, so older snapshots load.
+ */
+export interface StateCodec<S = unknown> {
+  encode(state: S): unknown;
+  decode(stored: unknown): S;
+}
+
 /** What is persisted for one actor: its state plus the runtime's bookkeeping. */
 export interface ActorRecord {
   state: unknown;
@@ -103,6 +112,11 @@ export interface SnapshotStore {
   loadTimers(until: number, after?: number): Promise<TimerRef[]>;
   /** Resolves when the store answers; rejects with STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>;
+  /**
+   * Stores the state of `kind`'s records in the codec's form from now on. Only for stores that
+   * encode snapshots; one that keeps records by reference leaves it out.
+   */
+  useCodec?(kind: string, codec: StateCodec): void;
   close(): Promise<void>;
 }
 
