@@ -1,7 +1,7 @@
 /**
  * A job's state as an encoding store keeps it: its fields in a fixed order, without their names.
- * A finished echo job's snapshot packs to 413 bytes instead of 658, in three quarters of the time,
- * and jobs are most of what Redis holds. The first element names the layout: a new field goes at
+ * A finished echo job's snapshot is 300 bytes instead of 545, packed in about three quarters of the
+ * time, and jobs are most of what Redis holds. The first element names the layout: a new field goes at
  * the end under a new layout number, and the older layouts keep decoding.
  */
 import type { StateCodec } from '../runtime/store/snapshot-store.js';
