@@ -19,6 +19,7 @@ import type { JobFactory } from './job-factory.js';
 import { buildStepDetails, totalCost } from './step-details.js';
 import { resolveTemplates, TemplateError } from './templates.js';
 import type { StepFinished } from './workflow-messages.js';
+import { workflowSnapshot } from './workflow-snapshot.js';
 import type { NewWorkflow, StepState, WorkflowMsg, WorkflowState } from './workflow-state.js';
 import { stepJobId } from './workflow-state.js';
 
@@ -306,6 +307,7 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
 
   return defineActor<Workflow, WorkflowMsg>({
     initial: () => null,
+    snapshot: workflowSnapshot,
     index: (wf) => {
       if (!wf) return { live: false };
       return {

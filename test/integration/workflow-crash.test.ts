@@ -12,6 +12,7 @@ import type { JobState } from '../../src/actors/job.js';
 import { JOB_KIND } from '../../src/actors/job.js';
 import { jobSnapshot } from '../../src/actors/job-snapshot.js';
 import { WORKFLOW_KIND, type WorkflowState } from '../../src/actors/workflow.js';
+import { workflowSnapshot } from '../../src/actors/workflow-snapshot.js';
 import { createMailroom, type Mailroom } from '../../src/app/mailroom.js';
 import { loadConfig } from '../../src/config.js';
 import { createRedisStore, type RedisStore } from '../../src/runtime/store/redis-store.js';
@@ -89,8 +90,9 @@ describe('workflow crash healing', () => {
 
     const store = await createRedisStore({ url, prefix });
     cleanups.push(() => store.close());
-    // Read here before any system registers the job kind (and with it how job states are stored).
+    // Read here before any system registers the kinds (and with them how their states are stored).
     store.useCodec(JOB_KIND, jobSnapshot);
+    store.useCodec(WORKFLOW_KIND, workflowSnapshot);
     for (const id of acked.keys()) {
       expect(await store.load(WORKFLOW_KIND, id), `acknowledged workflow ${id}`).toBeDefined();
     }
