@@ -107,7 +107,7 @@ function run(
 }
 
 function fmt(value: number): string {
-  return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+  return Math.abs(value) >= 100 ? Math.round(value).toLocaleString('en-US') : value.toPrecision(3);
 }
 
 main();
