@@ -4,7 +4,7 @@
  * time, and jobs are most of what Redis holds. The first element names the layout: a new field goes at
  * the end under a new layout number, and the older layouts keep decoding.
  */
-import type { StateCodec } from '../runtime/store/snapshot-store.js';
+import type { StateCodec } from '../runtime/actor.js';
 import type { JobState } from './job-state.js';
 
 const LAYOUT = 1;

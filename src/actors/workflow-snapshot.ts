@@ -4,7 +4,7 @@
  * 1,609, in two thirds of the time. The first element names the layout: a new field goes at the
  * end under a new layout number, and the older layouts keep decoding.
  */
-import type { StateCodec } from '../runtime/store/snapshot-store.js';
+import type { StateCodec } from '../runtime/actor.js';
 import type { StepState, WorkflowState } from './workflow-state.js';
 
 const LAYOUT = 1;

@@ -5,7 +5,6 @@
  * in the next group commit. Effects are requested through the context and run only after the
  * state that caused them is durable.
  */
-import type { StateCodec } from './store/snapshot-store.js';
 import type { SupervisorStrategy } from './supervisor.js';
 
 /** Addresses an actor: virtual, so a ref is valid whether or not the actor is in memory. */
@@ -86,6 +85,15 @@ export interface ActorLogic<S, M> {
   ephemeral?: boolean;
   /** The state's stored form in stores that encode snapshots (Redis); see `StateCodec`. */
   snapshot?: StateCodec<S>;
+}
+
+/**
+ * A state's stored form, for stores that encode snapshots: `encode` before a write, `decode` after
+ * a read. `decode` also takes whatever earlier versions of `encode` wrote, so older snapshots load.
+ */
+export interface StateCodec<S = unknown> {
+  encode(state: S): unknown;
+  decode(stored: unknown): S;
 }
 
 /** Identity helper that keeps S and M inferred at the definition site. */

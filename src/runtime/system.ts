@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { MailroomError } from '../errors.js';
-import type { ActorLogic, ActorRef } from './actor.js';
+import type { ActorLogic, ActorRef, StateCodec } from './actor.js';
 import type {
   ActorSystem,
   AnyActorLogic,
@@ -34,7 +34,7 @@ import { GroupCommit } from './group-commit.js';
 import { Mailbox } from './mailbox.js';
 import { Residency } from './residency.js';
 import { Scheduler } from './scheduler.js';
-import type { ListOptions, ListPage, SnapshotStore, StateCodec } from './store/snapshot-store.js';
+import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-store.js';
 import type { DeadLetter, DeadLetterReason } from './supervisor.js';
 import { SystemTimers } from './system-timers.js';
 import { parseRefKey } from './turn-context.js';

@@ -5,14 +5,10 @@
 import { unpack } from 'msgpackr';
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MailroomError } from '../../src/errors.js';
+import type { StateCodec } from '../../src/runtime/actor.js';
 import { MemoryStore } from '../../src/runtime/store/memory-store.js';
 import { createRedisStore, RedisStore } from '../../src/runtime/store/redis-store.js';
-import type {
-  ActorRecord,
-  CommitEntry,
-  SnapshotStore,
-  StateCodec,
-} from '../../src/runtime/store/snapshot-store.js';
+import type { ActorRecord, CommitEntry, SnapshotStore } from '../../src/runtime/store/snapshot-store.js';
 import { uniquePrefix } from '../support/redis.js';
 
 function record(

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
 import { MailroomError } from '../../errors.js';
+import type { StateCodec } from '../actor.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { GetBatcher } from './get-batcher.js';
 import type { KeyBuilder } from './keys.js';
@@ -25,7 +26,6 @@ import type {
   ListPage,
   LoggedEvent,
   SnapshotStore,
-  StateCodec,
   TimerRef,
 } from './snapshot-store.js';
 

@@ -4,6 +4,7 @@
  * (tag sets and the durable timer set), all changed together in one atomic commit.
  */
 
+import type { StateCodec } from '../actor.js';
 import type { SeqTable } from '../seq-table.js';
 
 export interface TimerEntry {
@@ -17,15 +18,6 @@ export interface OutboxEntry {
   seq: number;
   to: readonly [kind: string, id: string];
   msg: unknown;
-}
-
-/**
- * A state's stored form, for stores that encode snapshots: `encode` before a write, `decode` after
- * a read. `decode` also takes whatever earlier versions of `encode` wrote, so older snapshots load.
- */
-export interface StateCodec<S = unknown> {
-  encode(state: S): unknown;
-  decode(stored: unknown): S;
 }
 
 /** What is persisted for one actor: its state plus the runtime's bookkeeping. */
