@@ -42,10 +42,17 @@ function main(): void {
     process.exit(2);
   }
   const head = execFileSync('git', ['rev-parse', '--show-toplevel'], { encoding: 'utf8' }).trim();
-  const baseRev = execFileSync('git', ['rev-parse', '--short', values.base], {
-    cwd: head,
-    encoding: 'utf8',
-  }).trim();
+  let baseRev: string;
+  try {
+    baseRev = execFileSync('git', ['rev-parse', '--short', '--verify', `${values.base}^{commit}`], {
+      cwd: head,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    console.error(`no commit "${values.base}" in this repository`);
+    process.exit(2);
+  }
   const baseDir = mkdtempSync(join(tmpdir(), 'mailroom-ab-'));
   try {
     execFileSync('git', ['worktree', 'add', '--detach', baseDir, baseRev], { cwd: head, stdio: 'ignore' });
