@@ -10,26 +10,32 @@ import type { DistributiveOmit, EventDraft } from '../schemas/events.js';
 import type { DispatcherMsg } from './dispatcher-messages.js';
 import { DISPATCHER } from './dispatcher-messages.js';
 import { eventId } from './ids.js';
-import { backoffDelay, type JobLogicOptions, type JobMsg, type JobState } from './job-state.js';
+import { backoffDelay, copyJob, type JobLogicOptions, type JobMsg, type JobState } from './job-state.js';
 import type { WorkflowMsg } from './workflow-messages.js';
 import { workflowRef } from './workflow-state.js';
 
 type Ctx = ActorContext<JobMsg>;
 
+/** Every finished job keeps its expiry timer for the retention period: one message for all. */
+const EXPIRE: JobMsg = Object.freeze({ type: 'expire' });
+
 export function toDelayed(job: JobState, at: number, ctx: Ctx): JobState {
   ctx.setTimer('due', at, { type: 'due' });
-  return { ...job, status: 'delayed', runAt: at, workerId: null, lease: null };
+  const next = copyJob(job);
+  next.status = 'delayed';
+  next.runAt = at;
+  next.workerId = null;
+  next.lease = null;
+  return next;
 }
 
 export function toPending(job: JobState, ctx: Ctx, queueNow = false): JobState {
-  const next: JobState = {
-    ...job,
-    status: 'pending',
-    runAt: null,
-    workerId: null,
-    lease: null,
-    enqueuedAt: ctx.now,
-  };
+  const next = copyJob(job);
+  next.status = 'pending';
+  next.runAt = null;
+  next.workerId = null;
+  next.lease = null;
+  next.enqueuedAt = ctx.now;
   enqueue(next, ctx, queueNow);
   return next;
 }
@@ -56,15 +62,13 @@ export function lease(job: JobState, token: string, workerId: string, ctx: Ctx):
   const attempts = job.attempts + 1;
   const deadline = job.timeoutMs === null ? null : ctx.now + job.timeoutMs;
   if (deadline !== null) ctx.setTimer('attempt', deadline, { type: 'attempt_timeout', lease: token });
-  const next: JobState = {
-    ...job,
-    status: 'running',
-    attempts,
-    lease: token,
-    workerId,
-    progress: 0,
-    startedAt: ctx.now,
-  };
+  const next = copyJob(job);
+  next.status = 'running';
+  next.attempts = attempts;
+  next.lease = token;
+  next.workerId = workerId;
+  next.progress = 0;
+  next.startedAt = ctx.now;
   // Execution starts now rather than after the `running` write: delivery is at-least-once anyway,
   // and a job that finishes quickly then has its start and its end in one write. Should that write
   // fail, the state falls back to `pending` and the gated `lease_accepted` never comes, so the
@@ -106,7 +110,8 @@ export function holdsLease(job: JobState, token: string, ctx: Ctx): boolean {
 export function progress(job: JobState, msg: Extract<JobMsg, { type: 'progress' }>, ctx: Ctx): JobState {
   if (!holdsLease(job, msg.lease, ctx)) return job;
   const value = Math.max(0, Math.min(100, msg.progress));
-  const next = { ...job, progress: value };
+  const next = copyJob(job);
+  next.progress = value;
   emit(ctx, next, { type: 'job_progress', progress: value, message: msg.message ?? null });
   return next;
 }
@@ -132,7 +137,9 @@ export function attemptFailed(job: JobState, error: JobError, ctx: Ctx, options:
   if (error.retryable && job.attempts < job.maxAttempts) {
     const at = ctx.now + backoffDelay(job.backoff, job.attempts);
     ctx.cancelTimer('attempt');
-    const next = toDelayed({ ...job, error }, at, ctx);
+    const failed = copyJob(job);
+    failed.error = error;
+    const next = toDelayed(failed, at, ctx);
     emit(ctx, next, {
       type: 'job_retrying',
       error,
@@ -146,9 +153,17 @@ export function attemptFailed(job: JobState, error: JobError, ctx: Ctx, options:
 
 export function leaseLost(job: JobState, token: string, ctx: Ctx): JobState {
   if (job.status !== 'running' || job.lease !== token) return job;
-  ctx.cancelTimer('attempt');
   // The worker vanished, not the job's fault: the attempt does not count.
-  return toPending({ ...job, attempts: job.attempts - 1, progress: 0 }, ctx);
+  return requeueLostAttempt(job, ctx);
+}
+
+/** A running attempt nobody executes any more goes back to the queue, uncounted. */
+export function requeueLostAttempt(job: JobState, ctx: Ctx): JobState {
+  ctx.cancelTimer('attempt');
+  const lost = copyJob(job);
+  lost.attempts = job.attempts - 1;
+  lost.progress = 0;
+  return toPending(lost, ctx);
 }
 
 export function releaseSlot(job: JobState, ctx: Ctx): void {
@@ -173,8 +188,12 @@ export function finish(
   if (freeSlot) releaseSlot(job, ctx);
   ctx.cancelTimer('attempt');
   ctx.cancelTimer('due');
-  ctx.setTimer('expire', ctx.now + options.retentionMs, { type: 'expire' });
-  const next: JobState = { ...job, ...changes, status, completedAt: ctx.now, lease: null, runAt: null };
+  ctx.setTimer('expire', ctx.now + options.retentionMs, EXPIRE);
+  const next = Object.assign(copyJob(job), changes);
+  next.status = status;
+  next.completedAt = ctx.now;
+  next.lease = null;
+  next.runAt = null;
   if (next.workflowId !== null) {
     ctx.tellReliably(workflowRef(next.workflowId), {
       type: 'step_finished',

@@ -22,11 +22,19 @@ import {
   leaseLost,
   progress,
   releaseSlot,
+  requeueLostAttempt,
   toDelayed,
   toPending,
 } from './job-attempts.js';
 import { jobSnapshot } from './job-snapshot.js';
-import type { JobLogicOptions, JobMsg, JobState, NewJob, StepRelease } from './job-state.js';
+import {
+  copyJob,
+  type JobLogicOptions,
+  type JobMsg,
+  type JobState,
+  type NewJob,
+  type StepRelease,
+} from './job-state.js';
 import type { NeededResources } from './requirements.js';
 
 export type { JobLogicOptions, JobMsg, JobState, NewJob, StepRelease } from './job-state.js';
@@ -198,7 +206,9 @@ function create(existing: Job, spec: NewJob, stepRelease: StepRelease | undefine
 
 function release(job: JobState, input: unknown, needs: NeededResources, ctx: Ctx): JobState {
   if (job.status !== 'waiting') return job;
-  const released = { ...job, input, needs };
+  const released = copyJob(job);
+  released.input = input;
+  released.needs = needs;
   // A step's `delay_ms` counts from its release (snapshots from before the field read as none).
   if (job.delayMs > 0) return toDelayed(released, ctx.now + job.delayMs, ctx);
   // Queued before this write is durable: the workflow's outbox keeps the release until the write
@@ -211,18 +221,9 @@ function release(job: JobState, input: unknown, needs: NeededResources, ctx: Ctx
 function rewait(job: JobState, ctx: Ctx): JobState {
   if (job.status !== 'failed' && job.status !== 'cancelled') return job;
   ctx.cancelTimer('expire');
-  return {
-    ...job,
-    status: 'waiting',
-    attempts: 0,
-    error: null,
-    output: null,
-    cost: null,
-    progress: 0,
-    startedAt: null,
-    completedAt: null,
-    cancelReason: null,
-  };
+  const next = clearedAttempts(job);
+  next.status = 'waiting';
+  return next;
 }
 
 function cancel(job: JobState, reason: string | null, ctx: Ctx, options: JobLogicOptions): JobState {
@@ -250,18 +251,7 @@ function retry(job: JobState, ctx: Ctx): JobState {
     return job;
   }
   ctx.cancelTimer('expire');
-  const reset: JobState = {
-    ...job,
-    attempts: 0,
-    error: null,
-    output: null,
-    cost: null,
-    progress: 0,
-    startedAt: null,
-    completedAt: null,
-    cancelReason: null,
-  };
-  const next = toPending(reset, ctx);
+  const next = toPending(clearedAttempts(job), ctx);
   emit(ctx, next, { type: 'job_submitted', status: next.status });
   ctx.reply(next);
   return next;
@@ -274,8 +264,21 @@ function requeue(job: JobState, ctx: Ctx): JobState {
     return job;
   }
   if (job.status === 'running') {
-    ctx.cancelTimer('attempt');
-    return toPending({ ...job, attempts: job.attempts - 1, progress: 0 }, ctx);
+    return requeueLostAttempt(job, ctx);
   }
   return job;
+}
+
+/** The job as before its first attempt, for a re-run. */
+function clearedAttempts(job: JobState): JobState {
+  const next = copyJob(job);
+  next.attempts = 0;
+  next.error = null;
+  next.output = null;
+  next.cost = null;
+  next.progress = 0;
+  next.startedAt = null;
+  next.completedAt = null;
+  next.cancelReason = null;
+  return next;
 }

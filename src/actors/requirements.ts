@@ -32,7 +32,23 @@ export function neededResources(
       }
     }
   }
+  if (override === undefined && gpu === base) return typeNeeds(type, gpu, capabilities);
   return { gpuMemoryGb: gpu, capabilities };
+}
+
+/**
+ * What every job of a type needs when nothing in its request changes that: one frozen object per
+ * type, shared, rather than one per job held for the job's whole retention.
+ */
+const TYPE_NEEDS = new WeakMap<JobTypeConfig, NeededResources>();
+
+function typeNeeds(type: JobTypeConfig, gpu: number, capabilities: readonly string[]): NeededResources {
+  let needs = TYPE_NEEDS.get(type);
+  if (needs === undefined) {
+    needs = Object.freeze({ gpuMemoryGb: gpu, capabilities: Object.freeze([...capabilities]) });
+    TYPE_NEEDS.set(type, needs);
+  }
+  return needs;
 }
 
 export function workerSatisfies(
