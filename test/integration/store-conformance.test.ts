@@ -413,6 +413,37 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     expect(await store.loadTimers(2 ** 53 - 2)).toEqual(timers.slice(0, -1));
   });
 
+  it('loads only live timers after many are set, moved and removed within the same seconds', async () => {
+    // Like redelivery timers under load: armed and cancelled by the thousand within a second.
+    for (let round = 0; round < 5; round++) {
+      await store.commit(
+        Array.from({ length: 200 }, (_, i) =>
+          write('job', `r${i}`, record(i), { setTimers: [['redeliver', 5_000 + i + round / 10]] }),
+        ),
+      );
+      await store.commit(
+        Array.from({ length: 200 }, (_, i) =>
+          write('job', `r${i}`, record(i), i % 50 === 0 ? {} : { removeTimers: ['redeliver'] }),
+        ),
+      );
+    }
+    expect(await store.loadTimers(10_000)).toEqual(
+      [0, 50, 100, 150].map((i) => ({ kind: 'job', id: `r${i}`, name: 'redeliver', at: 5_000 + i + 0.4 })),
+    );
+    await store.commit(
+      [0, 50, 100, 150].map((i) => write('job', `r${i}`, null, { removeTimers: ['redeliver'] })),
+    );
+    expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([]);
+  });
+
+  it('lists a member at the score of its latest write', async () => {
+    await store.commit([write('job', 'j1', record(1, ['t'], 1)), write('job', 'j2', record(2, ['t'], 2))]);
+    // A changed score restates the record's tags, as every write of a rescored actor does.
+    await store.commit([write('job', 'j1', record(1, ['t'], 3))]);
+    expect(await listAll(store, 'job', 't')).toEqual(['j2', 'j1']);
+    expect(await store.count('job', 't', 3)).toBe(1);
+  });
+
   it('loads windows of timers spread over many seconds, some moved between seconds or removed', async () => {
     const at = (i: number) => 500 + i * 997;
     await store.commit(
