@@ -20,8 +20,9 @@ export type DispatcherMsg =
     }
   /** The job took the lease: start executing now, before the job's `running` write is durable. */
   | { type: 'lease_start'; assignment: Assignment }
-  /** The job's `running` state is durable: the lease is no longer at risk of expiring. */
+  /** The answer to a lease check: the job runs on the lease, durably. */
   | { type: 'lease_accepted'; jobId: string; lease: string }
+  /** The job does not take the lease (no longer pending), or, answering a check, does not run on it. */
   | { type: 'lease_refused'; jobId: string; lease: string }
   | { type: 'execution_ended'; jobId: string; jobType: string; lease: string; workerId: string | null }
   | { type: 'cancel_execution'; jobId: string; lease: string; reason: string }

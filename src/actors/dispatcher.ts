@@ -33,7 +33,10 @@ export interface DispatcherOptions {
   sink: ExecutionSink;
   /** Jobs the in-process builtin executor runs at once. */
   builtinSlots: number;
-  /** A lease the job has not accepted within this time is given up and the job requeued. */
+  /**
+   * A lease still open after this time is checked with its job; one the job neither accepts nor
+   * refuses within as long again is given up (the execution cancelled, the job requeued).
+   */
   leaseAckTimeoutMs?: number;
 }
 
@@ -48,11 +51,13 @@ interface Lease {
   token: string;
   entry: QueueEntry;
   workerId: string;
-  /** The job's `running` state is durable. */
+  /** The job answered a lease check: it runs on this lease, durably. */
   accepted: boolean;
-  /** Handed to the executor (which happens before `accepted`). */
+  /** Handed to the executor (which happens before any check). */
   started: boolean;
   issuedAt: number;
+  /** When the job was asked about the lease, or null before. */
+  checkedAt: number | null;
 }
 
 interface RateBucket {
@@ -66,8 +71,10 @@ export interface DispatcherState {
   queues: Map<string, TypeQueue>;
   workers: Map<string, Worker>;
   leases: Map<string, Lease>;
-  /** Leases in the order they were issued; accepted or ended ones are dropped from the head lazily. */
+  /** Leases in the order they were issued; checked or ended ones are dropped from the head lazily. */
   unaccepted: Queue<Lease>;
+  /** Leases asked about, in the order they were; answered or ended ones are dropped lazily. */
+  checked: Queue<Lease>;
   running: Map<string, number>;
   rates: Map<string, RateBucket>;
   tickAt: number;
@@ -85,6 +92,7 @@ export function createDispatcherLogic(options: DispatcherOptions) {
       workers: new Map(),
       leases: new Map(),
       unaccepted: new Queue(),
+      checked: new Queue(),
       running: new Map(),
       rates: new Map(),
       tickAt: Number.POSITIVE_INFINITY,
@@ -153,14 +161,19 @@ export function createDispatcherLogic(options: DispatcherOptions) {
       case 'lease_accepted': {
         const lease = state.leases.get(msg.lease);
         if (!lease) {
-          // Expired before the job's write landed: the job must not stay `running` on it.
+          // Given up before the job's answer came: the job must not stay `running` on it.
           ctx.tell(jobRef(msg.jobId), { type: 'lease_lost', lease: msg.lease } satisfies JobMsg);
           break;
         }
         lease.accepted = true;
         return state;
       }
-      case 'lease_refused':
+      case 'lease_refused': {
+        const lease = endLease(state, msg.lease);
+        // Refused after it started: the answer to a check, the job's running write having failed.
+        if (lease?.started) cancelExecution(state, lease, 'lease refused');
+        break;
+      }
       case 'execution_ended':
         endLease(state, msg.lease);
         break;
@@ -186,7 +199,8 @@ export function createDispatcherLogic(options: DispatcherOptions) {
         break;
       case 'tick':
         state.tickAt = Number.POSITIVE_INFINITY;
-        expireUnacceptedLeases(state, ctx.now);
+        checkOpenLeases(state, ctx);
+        expireUncheckedLeases(state, ctx.now);
         break;
       case 'stats':
         ctx.reply(stats(state));
@@ -208,8 +222,10 @@ export function createDispatcherLogic(options: DispatcherOptions) {
         grant(state, worker, picked.entry, ctx);
       }
     }
-    const oldest = oldestUnaccepted(state);
+    const oldest = oldestOpen(state.unaccepted, state);
     if (oldest) wakeAt = Math.min(wakeAt, oldest.issuedAt + leaseAckTimeoutMs);
+    const asked = oldestOpen(state.checked, state);
+    if (asked) wakeAt = Math.min(wakeAt, asked.checkedAt! + leaseAckTimeoutMs);
     if (wakeAt < state.tickAt) {
       state.tickAt = wakeAt;
       ctx.setTimer('tick', wakeAt, { type: 'tick' });
@@ -257,6 +273,7 @@ export function createDispatcherLogic(options: DispatcherOptions) {
       accepted: false,
       started: false,
       issuedAt: ctx.now,
+      checkedAt: null,
     };
     state.leases.set(token, lease);
     state.unaccepted.push(lease);
@@ -284,23 +301,34 @@ export function createDispatcherLogic(options: DispatcherOptions) {
     }
   }
 
-  function expireUnacceptedLeases(state: DispatcherState, now: number): void {
+  /** Asks the job of every lease open for the ack timeout whether it runs on it. */
+  function checkOpenLeases(state: DispatcherState, ctx: Ctx): void {
     for (;;) {
-      const lease = oldestUnaccepted(state);
-      if (!lease || now - lease.issuedAt < leaseAckTimeoutMs) return;
+      const lease = oldestOpen(state.unaccepted, state);
+      if (!lease || ctx.now - lease.issuedAt < leaseAckTimeoutMs) return;
       state.unaccepted.shift();
-      if (lease.started) {
-        // Started, but the job never durably took it (its write failed): stop that execution.
-        const worker = state.workers.get(lease.workerId);
-        worker?.executor.cancel(
-          { jobId: lease.entry.jobId, lease: lease.token, workerId: worker.id },
-          'lease expired',
-        );
-      }
+      lease.checkedAt = ctx.now;
+      state.checked.push(lease);
+      ctx.tell(jobRef(lease.entry.jobId), { type: 'lease_check', lease: lease.token } satisfies JobMsg);
+    }
+  }
+
+  /** Gives up leases whose job did not answer the check (its cell could not load, say). */
+  function expireUncheckedLeases(state: DispatcherState, now: number): void {
+    for (;;) {
+      const lease = oldestOpen(state.checked, state);
+      if (!lease || now - lease.checkedAt! < leaseAckTimeoutMs) return;
+      state.checked.shift();
+      if (lease.started) cancelExecution(state, lease, 'lease expired');
       endLease(state, lease.token);
       const entry = lease.entry;
       queueFor(state, entry.jobType).push(entry.jobId, entry.priority, entry.enqueuedAt, entry.needs);
     }
+  }
+
+  function cancelExecution(state: DispatcherState, lease: Lease, reason: string): void {
+    const worker = state.workers.get(lease.workerId);
+    worker?.executor.cancel({ jobId: lease.entry.jobId, lease: lease.token, workerId: worker.id }, reason);
   }
 
   function queueFor(state: DispatcherState, type: string): TypeQueue {
@@ -315,13 +343,13 @@ export function createDispatcherLogic(options: DispatcherOptions) {
   return defineActor<DispatcherState, DispatcherMsg>({ initial, receive, ephemeral: true });
 }
 
-/** The oldest lease still waiting for its job to accept it, dropping settled ones on the way. */
-function oldestUnaccepted(state: DispatcherState): Lease | undefined {
+/** The oldest lease of `queue` still open and unanswered, dropping settled ones on the way. */
+function oldestOpen(queue: Queue<Lease>, state: DispatcherState): Lease | undefined {
   for (;;) {
-    const head = state.unaccepted.peek();
+    const head = queue.peek();
     if (!head) return undefined;
     if (!head.accepted && state.leases.get(head.token) === head) return head;
-    state.unaccepted.shift();
+    queue.shift();
   }
 }
 

@@ -71,8 +71,9 @@ export function lease(job: JobState, token: string, workerId: string, ctx: Ctx):
   next.startedAt = ctx.now;
   // Execution starts now rather than after the `running` write: delivery is at-least-once anyway,
   // and a job that finishes quickly then has its start and its end in one write. Should that write
-  // fail, the state falls back to `pending` and the gated `lease_accepted` never comes, so the
-  // dispatcher's ack timeout cancels the execution and requeues the job.
+  // fail, the state falls back to `pending`; the dispatcher's lease check finds that out (see
+  // answerLeaseCheck), cancels the execution and the job queues again. Nothing acknowledges the
+  // lease on the way: most end within moments, and their end (`execution_ended`) settles them.
   ctx.tellNow(DISPATCHER, {
     type: 'lease_start',
     assignment: {
@@ -86,7 +87,6 @@ export function lease(job: JobState, token: string, workerId: string, ctx: Ctx):
       workerId,
     },
   } satisfies DispatcherMsg);
-  ctx.tell(DISPATCHER, { type: 'lease_accepted', jobId: job.id, lease: token } satisfies DispatcherMsg);
   if (job.workflowId !== null) {
     ctx.tell(workflowRef(job.workflowId), {
       type: 'step_started',
@@ -105,6 +105,21 @@ export function holdsLease(job: JobState, token: string, ctx: Ctx): boolean {
     new MailroomError('LEASE_STALE', `lease ${token} is not the current lease of job ${job.id}`),
   );
   return false;
+}
+
+/**
+ * The answer to a lease check, sent once this state is durable: a job running on the lease
+ * accepts it; otherwise the dispatcher gives it up. A pending job holds no queue entry when its
+ * running write failed, so it queues again (a duplicate entry is refused when leased).
+ */
+export function answerLeaseCheck(job: JobState, token: string, ctx: Ctx): JobState {
+  if (job.status === 'running' && job.lease === token) {
+    ctx.tell(DISPATCHER, { type: 'lease_accepted', jobId: job.id, lease: token } satisfies DispatcherMsg);
+    return job;
+  }
+  ctx.tell(DISPATCHER, { type: 'lease_refused', jobId: job.id, lease: token } satisfies DispatcherMsg);
+  if (job.status === 'pending') enqueue(job, ctx);
+  return job;
 }
 
 export function progress(job: JobState, msg: Extract<JobMsg, { type: 'progress' }>, ctx: Ctx): JobState {

@@ -113,6 +113,8 @@ export type JobMsg =
   | { type: 'release'; input: unknown; needs: NeededResources }
   | { type: 'rewait' }
   | { type: 'lease'; lease: string; workerId: string }
+  /** The dispatcher has not seen this lease end for a while: does the job run on it? */
+  | { type: 'lease_check'; lease: string }
   | { type: 'progress'; lease: string; progress: number; message?: string }
   | { type: 'complete'; lease: string; output: unknown; cost?: number }
   | { type: 'fail'; lease: string; error: JobError }

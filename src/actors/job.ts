@@ -12,6 +12,7 @@ import { isTerminalJobStatus, JobStatus } from '../schemas/job.js';
 import type { DispatcherMsg } from './dispatcher-messages.js';
 import { DISPATCHER } from './dispatcher-messages.js';
 import {
+  answerLeaseCheck,
   attemptFailed,
   complete,
   emit,
@@ -95,7 +96,7 @@ export function createJobLogic(options: JobLogicOptions) {
         // The queue entry of a job removed by retention (cancelled while queued) can still be
         // leased: give the slot back, or the lease held a worker slot until the ack timeout and
         // was then requeued, again and again.
-        if (msg.type === 'lease') {
+        if (msg.type === 'lease' || msg.type === 'lease_check') {
           ctx.tell(DISPATCHER, {
             type: 'lease_refused',
             jobId: ctx.self.id,
@@ -114,6 +115,8 @@ export function createJobLogic(options: JobLogicOptions) {
           return rewait(job, ctx);
         case 'lease':
           return lease(job, msg.lease, msg.workerId, ctx);
+        case 'lease_check':
+          return answerLeaseCheck(job, msg.lease, ctx);
         case 'progress':
           return progress(job, msg, ctx);
         case 'complete':

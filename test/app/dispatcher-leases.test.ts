@@ -38,6 +38,45 @@ describe('lease hand-off', () => {
     expect(stats.queued.echo ?? 0).toBe(0);
   });
 
+  it('gives up a lease whose job does not answer its check, and still completes the job once', async () => {
+    const store = new ControlledStore();
+    h = await startApp({ store });
+    const { job } = await h.app.submitJob({ type: 'echo', input: 'slower store' });
+    // The running write hangs past the check (30 s) and past the wait for its answer (30 s more).
+    store.hold();
+    await rounds(10);
+    h.clock.advance(30_000);
+    await rounds(10);
+    h.clock.advance(30_000);
+    await rounds(10);
+    store.release();
+    await h.settle();
+    expect(await h.app.getJob(job.id)).toMatchObject({ status: 'completed', output: 'slower store' });
+    expect(h.events.ofType('job_completed')).toHaveLength(1);
+    const stats = (await h.app.stats()).queue;
+    expect(stats.running.echo ?? 0).toBe(0);
+    expect(stats.queued.echo ?? 0).toBe(0);
+  });
+
+  it('keeps a long execution on its lease: the job accepts the check, nothing is cancelled or re-sent', async () => {
+    h = await startApp();
+    const worker = FakeWorker.connect(h.app, { types: ['text-to-image'], gpuMemoryGb: 8, slots: 1 });
+    await h.settle();
+    const { job } = await h.app.submitJob({ type: 'text-to-image', input: { prompt: 'long' } });
+    await h.settle();
+    // Three ack timeouts: checked once at the first, never given up.
+    await h.settle(30_000);
+    await h.settle(30_000);
+    await h.settle(30_000);
+    expect(worker.assigns.map((a) => a.jobId)).toEqual([job.id]);
+    expect(worker.cancels).toEqual([]);
+    expect((await h.app.stats()).queue.running['text-to-image']).toBe(1);
+    worker.complete(job.id, 'done');
+    await h.settle();
+    expect(await h.app.getJob(job.id)).toMatchObject({ status: 'completed', output: 'done', attempts: 1 });
+    expect((await h.app.stats()).queue.running['text-to-image'] ?? 0).toBe(0);
+  });
+
   it('hands a cancelled queued job to no worker and does not hold a slot for it', async () => {
     h = await startApp();
     const { job: cancelled } = await h.app.submitJob({ type: 'text-to-image', input: { prompt: 'x' } });
@@ -126,7 +165,8 @@ describe('execution started before the running write', () => {
     await h.settle();
     expect((await h.app.getJob(job.id)).status).toBe('pending');
 
-    // After the ack timeout the lease is given up, the worker told to stop, the job leased again.
+    // After the ack timeout the job, asked about the lease, refuses it: the worker is told to stop
+    // and the job is leased again.
     await h.settle(30_000);
     expect(first.cancels.map((c) => c.lease)).toEqual([first.assigns[0]!.lease]);
     expect(first.assigns.map((a) => a.jobId)).toEqual([job.id, job.id]);
