@@ -64,8 +64,6 @@ export class ActorCell implements Runnable {
   lruNext: ActorCell | null = null;
   lruMovedAt = 0;
   private refKeyCache: string | null = null;
-  /** Confirmations this actor owes, held to ride on its next reliable message back (held-acks.ts). */
-  heldAcks: Map<string, number> | null = null;
 
   constructor(
     readonly kind: string,
@@ -155,8 +153,6 @@ export class ActorCell implements Runnable {
       this.onConfirm(env.from!, env.seq);
       return;
     }
-    // A confirmation riding on a reliable message counts whatever becomes of the message itself.
-    if (env.ack > 0) this.onConfirm(env.from!, env.ack);
     if (env.sys === SYS_TIMER) {
       const name = env.msg as string;
       const timer = this.rec.timers?.[name];
@@ -231,8 +227,7 @@ export class ActorCell implements Runnable {
     let inSeq = rec.inSeq;
     if (env.from !== null) {
       inSeq = withSeq(inSeq, env.from, env.seq);
-      // First: held before a reliable answer of this turn leaves, that answer carries it.
-      ctx.pushFirst(effect(EFFECT_CONFIRM, null, env.from, null, env.seq));
+      ctx.push(effect(EFFECT_CONFIRM, null, env.from, null, env.seq));
     }
     if (env.ask !== null && !ctx.replied) ctx.push(effect(EFFECT_REPLY, null, undefined, env.ask));
     if (ctx.removeRequested) {

@@ -29,15 +29,10 @@ export interface Envelope {
   timerAt: number;
   /** Failed attempts so far under the restart directive. */
   attempt: number;
-  /**
-   * On a reliable message: the sender's confirmation, riding along, of our channel to it up to
-   * this seq (see held-acks.ts), or 0.
-   */
-  ack: number;
 }
 
 export function envelope(msg: unknown, ask: AskHandle | null = null): Envelope {
-  return { msg, ask, from: null, seq: 0, sys: SYS_USER, timerAt: 0, attempt: 0, ack: 0 };
+  return { msg, ask, from: null, seq: 0, sys: SYS_USER, timerAt: 0, attempt: 0 };
 }
 
 export function settleAsk(ask: AskHandle, clearTimer: (timer: ClockTimer) => void): boolean {

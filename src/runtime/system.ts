@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { MailroomError } from '../errors.js';
-import { type ActorLogic, type ActorRef, refKey, type StateCodec } from './actor.js';
+import type { ActorLogic, ActorRef, StateCodec } from './actor.js';
 import type {
   ActorSystem,
   AnyActorLogic,
@@ -31,7 +31,6 @@ import {
 import type { AskHandle, Envelope } from './envelope.js';
 import { envelope, SYS_CONFIRM, SYS_TIMER, SYS_USER, settleAsk } from './envelope.js';
 import { GroupCommit } from './group-commit.js';
-import { HeldAcks } from './held-acks.js';
 import { Mailbox } from './mailbox.js';
 import { Residency } from './residency.js';
 import { Scheduler } from './scheduler.js';
@@ -39,12 +38,6 @@ import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-stor
 import type { DeadLetter, DeadLetterReason } from './supervisor.js';
 import { SystemTimers } from './system-timers.js';
 import { parseRefKey } from './turn-context.js';
-
-/**
- * How long a confirmation may wait for a reliable message back to its sender (at most a quarter of
- * the redelivery time): long enough for a workflow step to finish under load.
- */
-const ACK_HOLD_MS = 250;
 
 const silentLogger = {
   debug() {},
@@ -88,7 +81,6 @@ class System implements ActorSystem, CellHost {
   private loading = 0;
   private busy = 0;
   private readonly deadLetters: DeadLetterSink;
-  private readonly acks: HeldAcks;
   private stopping = false;
 
   constructor(options: SystemOptions) {
@@ -100,9 +92,6 @@ class System implements ActorSystem, CellHost {
     this.residency = new Residency(this.clock, this.passivateAfterMs);
     this.askTimeoutMs = options.askTimeoutMs ?? 10_000;
     this.redeliverMs = options.redeliverMs ?? 2_000;
-    this.acks = new HeldAcks(this.clock, Math.min(ACK_HOLD_MS, this.redeliverMs / 4), (from, to, seq) =>
-      this.sendConfirm(from, to, seq),
-    );
     this.onEscalate =
       options.onEscalate ??
       ((error, ref) =>
@@ -196,8 +185,6 @@ class System implements ActorSystem, CellHost {
   idle(): Promise<void> {
     return new Promise((resolve) => {
       const check = () => {
-        // Nothing else to do: held confirmations would wait for their timer alone.
-        if (this.scheduler.queuedCount === 0 && this.acks.size > 0) this.acks.flush();
         if (
           this.scheduler.queuedCount === 0 &&
           this.loading === 0 &&
@@ -248,7 +235,6 @@ class System implements ActorSystem, CellHost {
     this.residency.stop();
     this.timers.stop();
     this.writeDeferred();
-    this.acks.flush();
     const timeoutMs = options?.timeoutMs ?? 5_000;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -391,23 +377,19 @@ class System implements ActorSystem, CellHost {
         const env = envelope(item.value);
         env.from = cell.key;
         env.seq = item.seq;
-        if (cell.heldAcks !== null) env.ack = this.acks.take(cell, refKey(item.to!));
         this.deliver(item.to!.kind, item.to!.id, env, item.fresh);
         return;
       }
-      case EFFECT_CONFIRM:
-        this.acks.hold(cell, item.value as string, item.seq);
+      case EFFECT_CONFIRM: {
+        const sender = parseRefKey(item.value as string);
+        const env = envelope(null);
+        env.sys = SYS_CONFIRM;
+        env.from = cell.key;
+        env.seq = item.seq;
+        this.deliver(sender.kind, sender.id, env);
         return;
+      }
     }
-  }
-
-  private sendConfirm(from: string, to: string, seq: number): void {
-    const sender = parseRefKey(to);
-    const env = envelope(null);
-    env.sys = SYS_CONFIRM;
-    env.from = from;
-    env.seq = seq;
-    this.deliver(sender.kind, sender.id, env);
   }
 
   abandon(cell: ActorCell, item: Effect, error: MailroomError): void {

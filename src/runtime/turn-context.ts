@@ -143,10 +143,4 @@ export class TurnContext<M> implements ActorContext<M> {
     this.effects ??= [];
     this.effects.push(item);
   }
-
-  /** Puts `item` before the turn's other effects. */
-  pushFirst(item: Effect): void {
-    if (this.effects === null) this.effects = [item];
-    else this.effects.unshift(item);
-  }
 }

@@ -5,7 +5,7 @@ import { SimulatedClock } from '../../src/runtime/clock.js';
 import { MemoryStore } from '../../src/runtime/store/memory-store.js';
 import type { CommitEntry } from '../../src/runtime/store/snapshot-store.js';
 import { type ActorSystem, createSystem, type SystemOptions } from '../../src/runtime/system.js';
-import { ControlledStore, settle } from './helpers.js';
+import { ControlledStore } from './helpers.js';
 
 const T0 = 1_000_000;
 const REDELIVER = 2_000;
@@ -345,87 +345,5 @@ describe('reliable delivery', () => {
     await expect(read()).resolves.toEqual(['persistent']);
     await writeDeferred(system);
     expect((await store.load('sender', 's1'))?.outbox).toBeNull();
-  });
-});
-
-type PingMsg = { type: 'start'; reply: boolean } | { type: 'pong' };
-type PongMsg = { type: 'ping'; reply: boolean };
-
-/** Sends a ping reliably; counts the pongs that come back. */
-const pinger = defineActor<{ pongs: number }, PingMsg>({
-  initial: () => ({ pongs: 0 }),
-  receive(state, msg, ctx) {
-    if (msg.type === 'start') {
-      ctx.tellReliably({ kind: 'ponger', id: 'p1' }, { type: 'ping', reply: msg.reply });
-      return state;
-    }
-    return { pongs: state.pongs + 1 };
-  },
-});
-
-let pings = 0;
-/** Counts pings and, when asked to, answers each with a reliable pong. */
-const ponger = defineActor<{ pings: number }, PongMsg>({
-  initial: () => ({ pings: 0 }),
-  receive(state, msg, ctx) {
-    pings++;
-    if (msg.reply) ctx.tellReliably(ctx.sender!, { type: 'pong' });
-    return { pings: state.pings + 1 };
-  },
-});
-
-describe('confirmations riding on reliable messages', () => {
-  function startPair() {
-    const clock = new SimulatedClock(T0);
-    const store = new MemoryStore();
-    const system = createSystem({ redeliverMs: REDELIVER, store, clock, actors: { pinger, ponger } });
-    systems.push(system);
-    pings = 0;
-    const start = (reply: boolean) => system.tell(system.ref('pinger', 'a'), { type: 'start', reply });
-    return { system, clock, store, start };
-  }
-
-  it('carries the confirmation of a message on the reliable answer to its sender', async () => {
-    const { system, store, start } = startPair();
-    start(true);
-    await system.idle();
-    // Turns: start, ping, pong (carrying the ping's confirmation), then the pong's own
-    // confirmation, sent on its own once nothing else was left to do. Without riding: five.
-    expect(system.stats().processed).toBe(4);
-    await writeDeferred(system);
-    expect((await store.load('pinger', 'a'))?.outbox).toBeNull();
-    expect((await store.load('ponger', 'p1'))?.outbox).toBeNull();
-    expect(pings).toBe(1);
-  });
-
-  it('sends a held confirmation on its own after the hold time when no message goes back', async () => {
-    const { system, clock, store, start } = startPair();
-    start(false);
-    await settle(20);
-    // Start and ping handled; the ping's confirmation is held, so the pinger still has it unconfirmed.
-    expect(system.stats().processed).toBe(2);
-    clock.advance(REDELIVER / 4);
-    await settle(20);
-    expect(system.stats().processed).toBe(3);
-    await advance(system, clock, REDELIVER * 3);
-    expect(pings).toBe(1);
-    await writeDeferred(system);
-    expect((await store.load('pinger', 'a'))?.outbox).toBeNull();
-  });
-
-  it('loses nothing when the held confirmation dies with the process: one redelivery, dropped as a duplicate', async () => {
-    const { system, store, start } = startPair();
-    start(false);
-    await settle(20);
-    expect(system.stats().processed).toBe(2);
-    // A crash now: the pinger's record still holds the ping, the ponger's has handled it.
-    const clock = new SimulatedClock(T0 + REDELIVER);
-    const second = createSystem({ redeliverMs: REDELIVER, store, clock, actors: { pinger, ponger } });
-    systems.push(second);
-    await second.recover();
-    await second.idle();
-    expect(pings).toBe(1);
-    await writeDeferred(second);
-    expect((await store.load('pinger', 'a'))?.outbox).toBeNull();
   });
 });
