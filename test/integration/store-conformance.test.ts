@@ -197,6 +197,34 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     expect(await store.count('workflow', 'live')).toBe(0);
   });
 
+  it('lists and counts once an actor that left a tag and joined it again, many times over', async () => {
+    await store.commit([write('job', 'stays', record(0, ['t'], 5))]);
+    for (let round = 0; round < 3; round++) {
+      await store.commit([write('job', 'back', record(round, ['t'], 1))]);
+      await store.commit([write('job', 'back', record(round, [], 1), { removeTags: ['t'] })]);
+    }
+    await store.commit([write('job', 'back', record('last', ['t'], 1))]);
+    expect(await listAll(store, 'job', 't')).toEqual(['back', 'stays']);
+    expect(await listAll(store, 'job', 't', true)).toEqual(['stays', 'back']);
+    expect(await store.count('job', 't')).toBe(2);
+    expect(await store.count('job', 't', 1)).toBe(2);
+    expect(await store.count('job', 't', 2)).toBe(1);
+  });
+
+  it('keeps a tag right while thousands of actors pass through it', async () => {
+    const ids = Array.from({ length: 3_000 }, (_, i) => `p${i}`);
+    await store.commit(ids.map((id, i) => write('job', id, record(i, ['busy'], i))));
+    // All but every thousandth leave; some of those come back later.
+    await store.commit(
+      ids
+        .filter((_, i) => i % 1_000 !== 0)
+        .map((id, i) => write('job', id, record(i, [], i), { removeTags: ['busy'] })),
+    );
+    await store.commit([write('job', 'p7', record(7, ['busy'], 7)), write('job', 'p1', null)]);
+    expect(await store.count('job', 'busy')).toBe(4);
+    expect(await listAll(store, 'job', 'busy')).toEqual(['p0', 'p7', 'p1000', 'p2000']);
+  });
+
   it('counts only members scored at least minScore when asked', async () => {
     await store.commit([
       write('job', 'j1', record('x', ['all'], 100)),

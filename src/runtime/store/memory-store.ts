@@ -17,6 +17,7 @@ import type {
   SnapshotStore,
   TimerRef,
 } from './snapshot-store.js';
+import { type TagMember, TagMembers } from './tag-members.js';
 
 export class MemoryStore implements SnapshotStore {
   readonly durable = false;
@@ -29,10 +30,11 @@ export class MemoryStore implements SnapshotStore {
    */
   private readonly slots = new Map<string, Map<string, Slot>>();
   /**
-   * kind → tag → id → slot. The tag maps point at the slot rather than holding the score: a
-   * score is a double, and storing one in a map boxes it afresh on every insert.
+   * kind → tag → the actors filed under it (tag-members.ts). Filed by what each record's `tags`
+   * say, which the entries' tag diffs only restate: the store is in this process, so what it
+   * holds is never in doubt.
    */
-  private readonly tags = new Map<string, Map<string, Map<string, Slot>>>();
+  private readonly tags = new Map<string, Map<string, TagMembers>>();
   /**
    * Timers by the second they are due in, so that loading a window reads the seconds it covers.
    * Appended to and marked dead rather than removed: a second's list is dropped once nothing in it
@@ -71,21 +73,14 @@ export class MemoryStore implements SnapshotStore {
       const slots = this.kindSlots(entry.kind);
       let slot = slots.get(entry.id);
       if (!slot) {
-        slot = { record: null, score: 0, timers: null };
+        slot = { id: entry.id, record: null, score: 0, timers: null };
         slots.set(entry.id, slot);
       }
+      const before = slot.record?.tags ?? NO_TAGS;
       slot.record = entry.record;
       slot.score = entry.score;
-      const byTag = this.kindTags(entry.kind);
-      for (const tag of entry.removeTags) byTag.get(tag)?.delete(entry.id);
-      for (const tag of entry.addTags) {
-        let set = byTag.get(tag);
-        if (!set) {
-          set = new Map();
-          byTag.set(tag, set);
-        }
-        set.set(entry.id, slot);
-      }
+      const after = entry.record?.tags ?? NO_TAGS;
+      if (after !== before) this.refile(entry.kind, slot, before, after);
       if (entry.removeTimers.length > 0 || entry.setTimers.length > 0) this.fileTimers(slot, entry);
       if (slot.record === null && slot.timers === null) slots.delete(entry.id);
     }
@@ -132,13 +127,13 @@ export class MemoryStore implements SnapshotStore {
 
   list(kind: string, tag: string, options: ListOptions): Promise<ListPage> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
-    const set = this.tags.get(kind)?.get(tag);
-    if (!set) return Promise.resolve({ ids: [], next: null });
+    const members = this.tags.get(kind)?.get(tag);
+    if (!members) return Promise.resolve({ ids: [], next: null });
     const sign = options.descending ? -1 : 1;
     const after = options.cursor ? decodeCursor(options.cursor) : null;
     // One pass keeping the first limit + 1 entries past the cursor in a bounded heap, instead of
     // sorting the whole set per page (a page of 50 from 200k jobs held the event loop 45 ms).
-    const page = firstAfter(set, sign, after, options.limit + 1);
+    const page = firstAfter(members, sign, after, options.limit + 1);
     const more = page.length > options.limit;
     if (more) page.length = options.limit;
     const last = page[page.length - 1];
@@ -148,10 +143,12 @@ export class MemoryStore implements SnapshotStore {
 
   count(kind: string, tag: string, minScore?: number): Promise<number> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
-    const set = this.tags.get(kind)?.get(tag);
-    if (!set || minScore === undefined) return Promise.resolve(set?.size ?? 0);
+    const members = this.tags.get(kind)?.get(tag);
+    if (!members || minScore === undefined) return Promise.resolve(members?.size ?? 0);
     let n = 0;
-    for (const slot of set.values()) if (slot.score >= minScore) n++;
+    members.forEach((member) => {
+      if (member.score >= minScore) n++;
+    });
     return Promise.resolve(n);
   }
 
@@ -236,7 +233,29 @@ export class MemoryStore implements SnapshotStore {
     return slots;
   }
 
-  private kindTags(kind: string): Map<string, Map<string, Slot>> {
+  /** Moves the actor from the tags its record left to the ones it now has. */
+  private refile(kind: string, slot: Slot, before: readonly string[], after: readonly string[]): void {
+    const byTag = this.kindTags(kind);
+    for (const tag of before) {
+      if (after.includes(tag)) continue;
+      const members = byTag.get(tag);
+      if (!members) continue;
+      members.leave();
+      // Tags come and go with their actors (`workflow:<id>`): an empty one is let go.
+      if (members.size === 0) byTag.delete(tag);
+    }
+    for (const tag of after) {
+      if (before.includes(tag)) continue;
+      let members = byTag.get(tag);
+      if (!members) {
+        members = new TagMembers(tag);
+        byTag.set(tag, members);
+      }
+      members.join(slot);
+    }
+  }
+
+  private kindTags(kind: string): Map<string, TagMembers> {
     let byTag = this.tags.get(kind);
     if (!byTag) {
       byTag = new Map();
@@ -253,8 +272,11 @@ export class MemoryStore implements SnapshotStore {
   }
 }
 
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
 /** What the store keeps for one actor. */
-interface Slot {
+interface Slot extends TagMember {
+  readonly id: string;
   /** Null while only timers remain filed for the actor. */
   record: ActorRecord | null;
   score: number;
@@ -313,15 +335,15 @@ function compare(sign: number, aId: string, aScore: number, bId: string, bScore:
  * the best `count` so far (the last in order on top) sees each member once: O(n log count).
  */
 function firstAfter(
-  set: ReadonlyMap<string, Slot>,
+  members: TagMembers,
   sign: number,
   after: { score: number; id: string } | null,
   count: number,
 ): Ranked[] {
   const heap: Ranked[] = [];
   const later = (a: Ranked, b: Ranked) => compare(sign, a.id, a.score, b.id, b.score) > 0;
-  set.forEach((slot, id) => {
-    const score = slot.score;
+  members.forEach((member) => {
+    const { id, score } = member;
     if (after && compare(sign, id, score, after.id, after.score) <= 0) return;
     if (heap.length === count) {
       const top = heap[0]!;
