@@ -17,6 +17,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import { GetBatcher } from './get-batcher.js';
 import type { KeyBuilder } from './keys.js';
 import { createKeys, parseTimerMember } from './keys.js';
+import { packSequence } from './msgpack-sequence.js';
 import type {
   ActorRecord,
   CommitEntry,
@@ -286,7 +287,7 @@ export class RedisStore implements SnapshotStore {
   private encodeBatch(entries: readonly CommitEntry[], from: number, to: number) {
     const fields: unknown[] = [];
     const snapshots: Buffer[] = [];
-    const events: Buffer[] = [];
+    const events: unknown[] = [];
     let bytes = 0;
     for (let i = from; i < to; i++) {
       const entry = entries[i]!;
@@ -299,11 +300,7 @@ export class RedisStore implements SnapshotStore {
         length = snapshot.length;
         bytes += length;
       }
-      for (const event of entry.events) {
-        const packed = packr.pack(event);
-        events.push(packed);
-        bytes += packed.length;
-      }
+      for (const event of entry.events) events.push(event);
       const changed =
         entry.removeTags.length > 0 ||
         entry.addTags.length > 0 ||
@@ -317,7 +314,11 @@ export class RedisStore implements SnapshotStore {
       fields.push(entry.setTimers.length);
       for (const [name, at] of entry.setTimers) fields.push(name, at);
     }
-    for (const packed of events) snapshots.push(packed);
+    if (events.length > 0) {
+      const packed = packSequence(packr, events);
+      snapshots.push(packed);
+      bytes += packed.length;
+    }
     return { fields: packr.pack(fields), blob: Buffer.concat(snapshots, bytes), events: events.length };
   }
 
