@@ -21,9 +21,12 @@ const op = (scores: fc.Arbitrary<number>): fc.Arbitrary<Op> =>
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('exit' as const), actor: fc.nat(7) }) },
   );
 
-/** Plays the operations as the embedded store does: a rescored member leaves and joins again. */
-function play(ops: readonly Op[], monotone: boolean) {
-  const members = new TagMembers(TAG);
+/**
+ * Plays the operations as the embedded store does: a rescored member leaves and joins again.
+ * `insertWithin` 0 makes any late join give the order up, so pages take the pass over every entry.
+ */
+function play(ops: readonly Op[], monotone: boolean, insertWithin: number) {
+  const members = new TagMembers(TAG, insertWithin);
   const actors: TagMember[] = Array.from({ length: 8 }, (_, i) => ({ id: `a${i}`, score: 0, record: null }));
   let floor = 0;
   for (const step of ops) {
@@ -69,15 +72,20 @@ function allPages(members: TagMembers, sign: number, size: number): string[] {
 }
 
 describe('tag members', () => {
-  for (const monotone of [true, false]) {
-    it(`pages through every member once, in order (${monotone ? 'joins in score order' : 'any order'})`, () => {
+  const cases = [
+    { monotone: true, insertWithin: 0, name: 'joins in score order' },
+    { monotone: false, insertWithin: 3, name: 'late joins put in place when a few back' },
+    { monotone: false, insertWithin: 0, name: 'late joins give the order up' },
+  ];
+  for (const { monotone, insertWithin, name } of cases) {
+    it(`pages through every member once, in order (${name})`, () => {
       fc.assert(
         fc.property(
           fc.array(op(fc.integer({ min: 0, max: monotone ? 1 : 4 })), { maxLength: 60 }),
           fc.integer({ min: 1, max: 4 }),
           fc.integer({ min: 0, max: 5 }),
           (ops, size, minScore) => {
-            const { members, current } = play(ops, monotone);
+            const { members, current } = play(ops, monotone, insertWithin);
             expect(members.size).toBe(current.length);
             for (const sign of [1, -1]) expect(allPages(members, sign, size)).toEqual(ordered(current, sign));
             const visited: string[] = [];
