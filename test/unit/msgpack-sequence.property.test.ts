@@ -1,7 +1,7 @@
 /**
  * Property: packing values as one sequence gives the very bytes of packing each on its own and
- * concatenating them, and reads back as the same values, for any JSON-like values and counts
- * across the array header's sizes.
+ * concatenating them, and reads back as they would one by one, for any JSON-like values and
+ * counts across the array header's sizes.
  */
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
@@ -16,7 +16,9 @@ describe('packSequence', () => {
       fc.property(fc.array(fc.jsonValue(), { maxLength: 40 }), (values) => {
         const one = packSequence(packr, values);
         expect(Buffer.compare(one, Buffer.concat(values.map((value) => packr.pack(value))))).toBe(0);
-        expect(values.length === 0 ? [] : packr.unpackMultiple(one)).toEqual(values);
+        // Read back as each value reads back on its own (msgpack itself turns -0 into 0, say).
+        const alone = values.map((value) => packr.unpack(packr.pack(value)));
+        expect(values.length === 0 ? [] : packr.unpackMultiple(one)).toEqual(alone);
       }),
       { numRuns: 300 },
     );
