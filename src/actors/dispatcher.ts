@@ -179,9 +179,7 @@ export function createDispatcherLogic(options: DispatcherOptions) {
         break;
       case 'cancel_execution': {
         const lease = state.leases.get(msg.lease);
-        const worker = lease ? state.workers.get(lease.workerId) : undefined;
-        if (lease && worker)
-          worker.executor.cancel({ jobId: msg.jobId, lease: msg.lease, workerId: worker.id }, msg.reason);
+        if (lease) cancelExecution(state, lease, msg.reason);
         return state;
       }
       case 'worker_joined': {

@@ -70,7 +70,7 @@ export class MemoryStore implements SnapshotStore {
         this.events.push(event);
         eventSeqs.push(this.lastSeq);
       }
-      const slots = this.kindSlots(entry.kind);
+      const slots = ofKind(this.slots, entry.kind);
       let slot = slots.get(entry.id);
       if (!slot) {
         slot = { id: entry.id, record: null, score: 0, timers: null };
@@ -219,15 +219,6 @@ export class MemoryStore implements SnapshotStore {
       second.timers = second.timers.filter((filed) => filed.live);
   }
 
-  private kindSlots(kind: string): Map<string, Slot> {
-    let slots = this.slots.get(kind);
-    if (!slots) {
-      slots = new Map();
-      this.slots.set(kind, slots);
-    }
-    return slots;
-  }
-
   /**
    * Moves the actor from the tags its record left to the ones it now has; a rescored actor
    * leaves and joins again the ones it keeps, so each tag's entries keep the score they list by.
@@ -239,7 +230,7 @@ export class MemoryStore implements SnapshotStore {
     after: readonly string[],
     rescored: boolean,
   ): void {
-    const byTag = this.kindTags(kind);
+    const byTag = ofKind(this.tags, kind);
     for (const tag of before) {
       const stays = after.includes(tag);
       if (stays && !rescored) continue;
@@ -260,15 +251,6 @@ export class MemoryStore implements SnapshotStore {
     }
   }
 
-  private kindTags(kind: string): Map<string, TagMembers> {
-    let byTag = this.tags.get(kind);
-    if (!byTag) {
-      byTag = new Map();
-      this.tags.set(kind, byTag);
-    }
-    return byTag;
-  }
-
   private unavailable(): MailroomError {
     return new MailroomError(
       'STORE_UNAVAILABLE',
@@ -278,6 +260,16 @@ export class MemoryStore implements SnapshotStore {
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
+
+/** The map kept for one actor kind, made on first use. */
+function ofKind<V>(byKind: Map<string, Map<string, V>>, kind: string): Map<string, V> {
+  let map = byKind.get(kind);
+  if (!map) {
+    map = new Map();
+    byKind.set(kind, map);
+  }
+  return map;
+}
 
 /** What the store keeps for one actor. */
 interface Slot extends TagMember {
