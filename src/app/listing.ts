@@ -1,8 +1,9 @@
 /**
  * Paged listings of jobs and workflows straight from the store's indexes.
  */
-import { encodeCursor as encodeListCursor } from '../runtime/store/cursor.js';
+import { decodeCursor, encodeCursor as encodeListCursor } from '../runtime/store/cursor.js';
 import type { SnapshotStore } from '../runtime/store/snapshot-store.js';
+import { validation } from './validation.js';
 
 export interface ListQuery {
   limit?: number;
@@ -30,6 +31,10 @@ export async function listByTags<S, V>(
   const [primary = 'all', ...rest] = filters;
   const items: V[] = [];
   let cursor = query.cursor ?? null;
+  // A cursor that does not decode restarted the listing from the first page, silently.
+  if (cursor !== null && decodeCursor(cursor) === null) {
+    throw validation([{ path: 'cursor', message: 'not a next_cursor from an earlier page' }]);
+  }
   for (;;) {
     const page = await store.list(kind, primary, { limit, cursor, descending: true });
     const records = await Promise.all(page.ids.map((id) => store.load(kind, id)));

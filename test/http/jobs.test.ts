@@ -152,6 +152,15 @@ describe('GET /api/v1/jobs', () => {
     expect(res.body.items.every((job: { status: string }) => job.status === 'completed')).toBe(true);
   });
 
+  it('refuses a cursor that no page handed out instead of starting over', async () => {
+    for (const path of ['/api/v1/jobs?cursor=garbage', '/api/v1/workflows?cursor=garbage']) {
+      const res = await call(t.base, 'GET', path);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('VALIDATION_FAILED');
+      expect(res.body.error.details.map((d: { path: string }) => d.path)).toEqual(['cursor']);
+    }
+  });
+
   it('rejects bad query values with their names as paths', async () => {
     const res = await call(t.base, 'GET', '/api/v1/jobs?status=nope&limit=0');
     expect(res.status).toBe(400);
