@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 /**
  * The `mailroom` command: dispatches to one module per subcommand under src/cli/, each loaded
  * only when used. The CLI is the only part that prints; everything else logs.

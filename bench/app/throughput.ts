@@ -3,7 +3,8 @@
  * completion, every transition an actor turn (and, with Redis, a durable group-committed write).
  * Closed loop: `--concurrency` submissions in flight; each completion (seen as its event) frees a slot.
  * Reports throughput, latency, this process's CPU time per completed unit (all threads) and how
- * long the event loop was held (p99 and the longest stall) over the measured window.
+ * long the event loop was held (p99 and the longest stall) over the measured window. Runs with the
+ * server's V8 flags (src/node-flags.ts), re-executing itself to get them.
  *
  *   node --import tsx bench/app/throughput.ts [--variant jobs-memory|jobs-redis|diamond-memory|diamond-redis]
  *       [--duration 8000] [--warmup 2000] [--concurrency 2000] [--redis redis://127.0.0.1:6379] [--json]
@@ -12,6 +13,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createMailroom, type Mailroom } from '../../src/app/mailroom.js';
 import { loadConfig } from '../../src/config.js';
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 import { MemoryStore } from '../../src/runtime/store/memory-store.js';
 import { createRedisStore } from '../../src/runtime/store/redis-store.js';
 import type { SnapshotStore } from '../../src/runtime/store/snapshot-store.js';
@@ -28,6 +30,7 @@ import {
   percentilesUs,
   recordMs,
   report,
+  rerunWithNodeFlags,
   runVariants,
   sleep,
   str,
@@ -35,6 +38,9 @@ import {
   uniquePrefix,
   type VariantResult,
 } from '../runtime/common.js';
+
+// Measured as the server runs: with its V8 flags.
+rerunWithNodeFlags(SERVER_NODE_FLAGS);
 
 const VARIANTS = ['jobs-memory', 'jobs-redis', 'diamond-memory', 'diamond-redis'] as const;
 

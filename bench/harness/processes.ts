@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../../src/node-flags.js';
 
 /** The repository (or installed package) root: the nearest package.json named mailroom. */
 export function packageRoot(): string {
@@ -161,6 +162,7 @@ export async function startMailroom(options: MailroomStart = {}): Promise<Mailro
   const cli = join(root, 'dist', 'src', 'cli.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first`);
   const args = [
+    ...SERVER_NODE_FLAGS,
     cli,
     'serve',
     '--host',

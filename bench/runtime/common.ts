@@ -4,7 +4,7 @@
  * Redis key cleanup. These are standalone scripts rather than `vitest bench` files because they need
  * fixed-duration windows, open-loop pacing, `--expose-gc` and child processes.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -181,6 +181,18 @@ export function xorshift(seed = 0x9e3779b9): () => number {
     x ^= x << 5;
     return (x >>> 0) / 4294967296;
   };
+}
+
+/**
+ * Runs this script again with `nodeFlags` ahead of its own when any is missing, and exits with the
+ * rerun's status: flags such as V8's heap sizes take effect only when the process starts.
+ */
+export function rerunWithNodeFlags(nodeFlags: readonly string[]): void {
+  if (nodeFlags.every((flag) => process.execArgv.includes(flag))) return;
+  const result = spawnSync(process.execPath, [...nodeFlags, ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+  });
+  process.exit(result.status ?? 1);
 }
 
 // ---- variants in child processes ---------------------------------------------------------------

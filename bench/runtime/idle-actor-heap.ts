@@ -7,7 +7,6 @@
  *   ephemeral: ephemeral logic on the MemoryStore; nothing is ever committed (system only, no commit)
  * Needs --expose-gc; the script re-executes itself with it when `global.gc` is missing.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,18 +22,14 @@ import {
   now,
   num,
   report,
+  rerunWithNodeFlags,
   runVariants,
   sleep,
   table,
   type VariantResult,
 } from './common.js';
 
-if (typeof globalThis.gc !== 'function') {
-  const result = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
-  });
-  process.exit(result.status ?? 1);
-}
+rerunWithNodeFlags(['--expose-gc']);
 const gc = globalThis.gc as () => void;
 
 const USAGE = `node --import tsx bench/runtime/idle-actor-heap.ts [flags]   (re-execs itself with --expose-gc)
