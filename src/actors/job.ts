@@ -72,6 +72,7 @@ export function createJobLogic(options: JobLogicOptions) {
     initial: () => null,
     passivateAfterMs: JOB_IDLE_MS,
     snapshot: jobSnapshot,
+    finished: (job) => job !== null && isTerminalJobStatus(job.status),
     index: (job) => {
       if (!job) return { live: false };
       // In progress is `status:waiting|delayed|pending|running`; recovery reads those.

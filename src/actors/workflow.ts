@@ -308,6 +308,7 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
   return defineActor<Workflow, WorkflowMsg>({
     initial: () => null,
     snapshot: workflowSnapshot,
+    finished: (wf) => wf !== null && TERMINAL.has(wf.status),
     index: (wf) => {
       if (!wf) return { live: false };
       return {

@@ -81,6 +81,12 @@ export interface ActorLogic<S, M> {
   supervisor?: SupervisorStrategy;
   /** Idle time after which the actor leaves memory; defaults to the system's setting. */
   passivateAfterMs?: number;
+  /**
+   * True for a state after which nothing is expected of the actor (a finished job): it leaves
+   * memory as soon as that state is written and nothing else is pending, not after its idle time.
+   * A later message loads it back, as after any passivation.
+   */
+  finished?(state: S): boolean;
   /** Ephemeral actors are never persisted: their effects run at once. */
   ephemeral?: boolean;
   /** The state's stored form in stores that encode snapshots (Redis); see `StateCodec`. */

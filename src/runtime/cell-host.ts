@@ -21,7 +21,8 @@ export interface CellHost {
   readonly redeliverMs: number;
   schedule(cell: ActorCell): void;
   markDirty(cell: ActorCell): void;
-  armTimer(cell: ActorCell, name: string, at: number): void;
+  /** Wakes the cell at `at`; true when the firing is held in memory (it is due soon). */
+  armTimer(cell: ActorCell, name: string, at: number): boolean;
   /** Arms the cell's timers again after a pause (a reverted turn may have consumed a firing). */
   rearmTimersLater(cell: ActorCell): void;
   perform(cell: ActorCell, item: Effect): void;
@@ -32,6 +33,8 @@ export interface CellHost {
   stop(cell: ActorCell): void;
   /** Takes a stopped cell out of memory once the write it had in flight has settled. */
   evictStopped(cell: ActorCell): void;
+  /** Takes a cell that can leave without losing anything out of memory now. */
+  passivate(cell: ActorCell): void;
   escalate(cell: ActorCell, error: unknown, msg: unknown): void;
   busyChanged(delta: number): void;
 }

@@ -63,6 +63,12 @@ export class ActorCell implements Runnable {
   lruPrev: ActorCell | null = null;
   lruNext: ActorCell | null = null;
   lruMovedAt = 0;
+  /**
+   * The latest deadline armed in memory while this cell was resident. Firings are not withdrawn
+   * when a timer is cancelled (they are dropped as stale, which needs the cell in memory to see),
+   * so a finished cell leaves early only once they are all past.
+   */
+  private armedUntil = 0;
   private refKeyCache: string | null = null;
 
   constructor(
@@ -123,7 +129,7 @@ export class ActorCell implements Runnable {
     this.phase = PHASE_READY;
     this.restartRequested = false;
     if (this.rec.timers) {
-      for (const name in this.rec.timers) this.host.armTimer(this, name, this.rec.timers[name]!.at);
+      for (const name in this.rec.timers) this.armTimer(name, this.rec.timers[name]!.at);
     }
     if (this.hasWork()) this.host.schedule(this);
   }
@@ -276,14 +282,17 @@ export class ActorCell implements Runnable {
       };
       if (ctx.timers !== null) {
         for (const name in ctx.timers) {
-          if (rec.timers?.[name]?.at !== ctx.timers[name]!.at)
-            this.host.armTimer(this, name, ctx.timers[name]!.at);
+          if (rec.timers?.[name]?.at !== ctx.timers[name]!.at) this.armTimer(name, ctx.timers[name]!.at);
         }
       }
       this.changed();
     }
     if (ctx.effects !== null) this.queueEffects(ctx.effects);
     if (ctx.immediate !== null) for (const item of ctx.immediate) this.host.perform(this, item);
+  }
+
+  private armTimer(name: string, at: number): void {
+    if (this.host.armTimer(this, name, at) && at > this.armedUntil) this.armedUntil = at;
   }
 
   private changed(): void {
@@ -322,7 +331,7 @@ export class ActorCell implements Runnable {
     const outbox = this.rec.outbox;
     const at = this.host.now() + this.host.redeliverMs;
     this.rec = withRedeliveryRearmed(this.rec, at);
-    if (this.rec.timers?.[REDELIVER_TIMER]) this.host.armTimer(this, REDELIVER_TIMER, at);
+    if (this.rec.timers?.[REDELIVER_TIMER]) this.armTimer(REDELIVER_TIMER, at);
     this.changed();
     if (outbox) this.queueEffects(resendEffects(outbox));
   }
@@ -522,6 +531,23 @@ export class ActorCell implements Runnable {
     }
     if (this.isDirty) this.host.markDirty(this);
     if (this.hasWork()) this.host.schedule(this);
+    else if (this.isDone) this.host.passivate(this);
+  }
+
+  /**
+   * Written in a finished state, with nothing to deliver, write or fire: kept in memory, such a
+   * cell would only wait out its idle time (finished jobs at 50k/s: half a million cells, each
+   * copied twice by the collector before it went). Gone before a stale firing, it would be loaded
+   * back just to drop it.
+   */
+  private get isDone(): boolean {
+    return (
+      this.logic.finished !== undefined &&
+      this.rec.outbox === null &&
+      this.canPassivate &&
+      this.armedUntil < this.lastActive &&
+      this.logic.finished(this.rec.state)
+    );
   }
 
   private releaseDurable(): void {

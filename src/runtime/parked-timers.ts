@@ -30,18 +30,22 @@ export class ParkedTimers {
     return this.deadlines.length;
   }
 
-  /** Arms a timer: parked when it is due a sweep or more from now, else straight into the heap. */
-  arm(kind: string, id: string, name: string, at: number): void {
-    if (this.stopped || !this.heap.withinHorizon(at)) return;
+  /**
+   * Arms a timer: parked when it is due a sweep or more from now, else straight into the heap.
+   * False when it is beyond the heap's horizon (the store's timer index holds it until then).
+   */
+  arm(kind: string, id: string, name: string, at: number): boolean {
+    if (this.stopped || !this.heap.withinHorizon(at)) return false;
     if (at - this.clock.now() < this.sweepMs) {
       this.heap.arm(kind, id, name, at);
-      return;
+      return true;
     }
     this.kinds.push(kind);
     this.ids.push(id);
     this.names.push(name);
     this.deadlines.push(at);
     this.sweepTimer ??= this.clock.setTimeout(this.sweep, this.sweepMs);
+    return true;
   }
 
   stop(): void {

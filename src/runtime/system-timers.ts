@@ -72,8 +72,9 @@ export class SystemTimers {
     return loaded;
   }
 
-  arm(cell: ActorCell, name: string, at: number): void {
-    this.parked.arm(cell.kind, cell.id, name, at);
+  /** True when the firing is held in memory; later ones are loaded from the store when near. */
+  arm(cell: ActorCell, name: string, at: number): boolean {
+    return this.parked.arm(cell.kind, cell.id, name, at);
   }
 
   /** Arms the cell's timers again after a pause (a reverted turn may have consumed a firing). */

@@ -335,8 +335,8 @@ class System implements ActorSystem, CellHost {
     this.scheduler.requestTurn();
   }
 
-  armTimer(cell: ActorCell, name: string, at: number): void {
-    this.timers.arm(cell, name, at);
+  armTimer(cell: ActorCell, name: string, at: number): boolean {
+    return this.timers.arm(cell, name, at);
   }
 
   rearmTimersLater(cell: ActorCell): void {
@@ -440,6 +440,10 @@ class System implements ActorSystem, CellHost {
     this.evict(cell);
     // Messages that arrived after the stop reactivate the actor from the now-current snapshot.
     for (const env of cell.drainMailbox()) this.deliver(cell.kind, cell.id, env);
+  }
+
+  passivate(cell: ActorCell): void {
+    this.evict(cell);
   }
 
   escalate(cell: ActorCell, error: unknown, msg: unknown): void {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineActor } from '../../src/runtime/actor.js';
 import { SimulatedClock } from '../../src/runtime/clock.js';
 import { IdleList } from '../../src/runtime/passivation.js';
@@ -172,6 +172,92 @@ describe('passivation', () => {
     system.sweep();
     expect(system.isResident(ref)).toBe(false);
     await expect(system.ask(ref, { type: 'get' })).resolves.toBe(0);
+  });
+});
+
+describe('finished actors', () => {
+  /** Finished at 2: counts, and with `notify` also tells a `sink` reliably. */
+  const finishing = defineActor<number, Msg | { type: 'notify' }>({
+    initial: () => 0,
+    finished: (n) => n >= 2,
+    receive(state, msg, ctx) {
+      if (msg.type === 'get') {
+        ctx.reply(state);
+        return state;
+      }
+      if (msg.type === 'notify') ctx.tellReliably({ kind: 'sink', id: 's' }, { type: 'inc' });
+      return state + 1;
+    },
+  });
+  const sink = defineActor<number, Msg>({ initial: () => 0, receive: (n) => n + 1 });
+  /** Finished at 2; its first message arms a timer 100 ms out, the second cancels it. */
+  const timed = defineActor<number, Msg | { type: 'tick' }>({
+    initial: () => 0,
+    finished: (n) => n >= 2,
+    receive(state, msg, ctx) {
+      if (msg.type === 'tick') return state + 10;
+      if (msg.type === 'get') {
+        ctx.reply(state);
+        return state;
+      }
+      if (state === 0) ctx.setTimer('nudge', ctx.now + 100, { type: 'tick' });
+      else ctx.cancelTimer('nudge');
+      return state + 1;
+    },
+  });
+
+  it('leave memory as soon as the finished state is written, and come back on the next message', async () => {
+    const { system, store } = start({ actors: { finishing, sink } });
+    const ref = system.ref('finishing', 'f1');
+    await system.ask(ref, { type: 'inc' });
+    expect(system.isResident(ref)).toBe(true);
+    await system.ask(ref, { type: 'inc' });
+    await system.idle();
+    expect(system.isResident(ref)).toBe(false);
+    expect((await store.load('finishing', 'f1'))?.state).toBe(2);
+    await expect(system.ask(ref, { type: 'get' })).resolves.toBe(2);
+    // Loaded back without a write: it stays for its idle time, as any actor read.
+    expect(system.isResident(ref)).toBe(true);
+  });
+
+  it('stay while a write is pending or a reliable message they sent awaits its confirmation', async () => {
+    const inner = new ControlledStore();
+    const { system, clock } = start({ actors: { finishing, sink }, store: inner });
+    const ref = system.ref('finishing', 'f1');
+    await system.ask(ref, { type: 'inc' });
+    inner.hold();
+    const finishing2 = system.ask(ref, { type: 'notify' });
+    await settle();
+    expect(system.isResident(ref)).toBe(true);
+    const loads = vi.spyOn(inner, 'load');
+    inner.release();
+    await finishing2;
+    await system.idle();
+    // Written with the message to `sink` still unconfirmed: the actor stays for the confirmation
+    // (gone, it was loaded back to take it), which waits for a later write, so the idle sweep
+    // (which writes it first) is what lets the actor go.
+    expect(system.isResident(ref)).toBe(true);
+    expect(loads.mock.calls.filter(([kind]) => kind === 'finishing')).toEqual([]);
+    clock.advance(IDLE);
+    system.sweep();
+    await system.idle();
+    system.sweep();
+    expect(system.isResident(ref)).toBe(false);
+    expect((await inner.load('sink', 's'))?.state).toBe(1);
+  });
+
+  it('stay until the firings they armed in memory are past, so a stale one is not loaded for', async () => {
+    const { system, clock, store } = start({ actors: { timed } });
+    const loads = vi.spyOn(store, 'load');
+    const ref = system.ref('timed', 't1');
+    await system.ask(ref, { type: 'inc' });
+    await system.ask(ref, { type: 'inc' });
+    await system.idle();
+    expect(system.isResident(ref)).toBe(true);
+    clock.advance(100);
+    await system.idle();
+    expect(loads.mock.calls.filter(([kind]) => kind === 'timed')).toHaveLength(1);
+    await expect(system.ask(ref, { type: 'get' })).resolves.toBe(2);
   });
 });
 
