@@ -27,6 +27,7 @@ export function removalEntry(
   before: ActorRecord | null,
   uncertain: Filed | null,
   events: unknown[],
+  handle: unknown,
 ): CommitEntry {
   return {
     kind,
@@ -38,6 +39,7 @@ export function removalEntry(
     removeTimers: union(before?.timers ? Object.keys(before.timers) : [], uncertain?.timers),
     setTimers: [],
     events,
+    handle,
   };
 }
 
@@ -49,6 +51,7 @@ export function writeEntry(
   before: ActorRecord | null,
   uncertain: Filed | null,
   events: unknown[],
+  handle: unknown,
 ): CommitEntry {
   // When unsure what the store holds, restate everything rather than diff against a guess.
   const restate = before === null || before.score !== rec.score || uncertain !== null;
@@ -85,6 +88,7 @@ export function writeEntry(
     removeTimers: removeTimers.length > 0 ? removeTimers : NONE,
     setTimers: setTimers.length > 0 ? setTimers : NO_TIMERS,
     events,
+    handle,
   };
 }
 

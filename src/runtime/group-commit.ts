@@ -86,9 +86,14 @@ export class GroupCommit {
         this.stats.commits++;
         this.stats.writes += entries.length;
         let offset = 0;
-        for (const cell of cells) {
+        const handles = receipt.handles;
+        for (let i = 0; i < cells.length; i++) {
+          const cell = cells[i]!;
           const count = cell.committingEventCount;
-          cell.commitSucceeded(count === 0 ? [] : receipt.eventSeqs.slice(offset, offset + count));
+          cell.commitSucceeded(
+            count === 0 ? [] : receipt.eventSeqs.slice(offset, offset + count),
+            handles?.[i],
+          );
           offset += count;
         }
         this.onSettled(null);
