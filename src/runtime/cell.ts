@@ -69,7 +69,7 @@ export class ActorCell implements Runnable {
    * so a finished cell leaves early only once they are all past.
    */
   private armedUntil = 0;
-  /** Where the store keeps this actor, as its last write reported (see `CommitEntry.handle`). */
+  /** Where the store keeps this actor, as its last write reported (see `CommitReceipt.handles`). */
   private storeHandle: unknown = undefined;
   private refKeyCache: string | null = null;
 
@@ -122,12 +122,8 @@ export class ActorCell implements Runnable {
     this.changed();
   }
 
-  /**
-   * Installs the loaded record (or the initial state) and starts serving the mailbox. `fresh`: the
-   * actor was never written (its id was just made), which its first write tells the store.
-   */
-  activate(loaded: ActorRecord | undefined, fresh = false): void {
-    this.storeHandle = fresh ? null : undefined;
+  /** Installs the loaded record (or the initial state) and starts serving the mailbox. */
+  activate(loaded: ActorRecord | undefined): void {
     this.rec = loaded ?? initialRecord(this.logic.initial(this.id));
     this.durable = loaded ?? null;
     this.version = 0;

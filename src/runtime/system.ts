@@ -269,7 +269,7 @@ class System implements ActorSystem, CellHost {
       cell = new ActorCell(kind, id, this.logics.get(kind)!, this);
       this.residency.admit(cell, this.clock.now());
       cell.mailbox = new Mailbox<Envelope>();
-      if (fresh) cell.activate(undefined, true);
+      if (fresh) cell.activate(undefined);
       else this.load(cell);
     }
     cell.mailbox ??= new Mailbox<Envelope>();

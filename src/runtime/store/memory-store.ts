@@ -72,9 +72,8 @@ export class MemoryStore implements SnapshotStore {
         eventSeqs.push(this.lastSeq);
       }
       const slots = ofKind(this.slots, entry.kind);
-      let slot = entry.handle as Slot | null | undefined;
-      // A miss costs as much as a hit in a map this size: a new actor's is skipped.
-      if (slot !== null && (slot === undefined || slot.gone)) slot = slots.get(entry.id);
+      let slot = entry.handle as Slot | undefined;
+      if (slot === undefined || slot.gone) slot = slots.get(entry.id);
       if (!slot) {
         slot = { id: entry.id, record: null, score: 0, timers: null, gone: false };
         slots.set(entry.id, slot);

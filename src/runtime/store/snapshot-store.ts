@@ -53,10 +53,7 @@ export interface CommitEntry {
   setTimers: ReadonlyArray<readonly [name: string, at: number]>;
   /** Appended to the event log in the same atomic write as the record. */
   events: readonly unknown[];
-  /**
-   * What this store handed back for the actor after its last write (`CommitReceipt.handles`), or
-   * null when the actor was never written (its id was just made): nothing to look for.
-   */
+  /** What this store handed back for the actor after its last write (`CommitReceipt.handles`). */
   handle?: unknown;
 }
 
