@@ -69,8 +69,6 @@ export class ActorCell implements Runnable {
    * so a finished cell leaves early only once they are all past.
    */
   private armedUntil = 0;
-  /** Where the store keeps this actor, as its last write reported (see `CommitReceipt.handles`). */
-  private storeHandle: unknown = undefined;
   private refKeyCache: string | null = null;
 
   constructor(
@@ -452,7 +450,7 @@ export class ActorCell implements Runnable {
     if (this.removing && this.version === this.removedAtVersion && this.rec.outbox === null) {
       this.committingRemoval = true;
       this.committingRec = null;
-      return removalEntry(this.kind, this.id, this.durable, this.maybeWritten, events, this.storeHandle);
+      return removalEntry(this.kind, this.id, this.durable, this.maybeWritten, events);
     }
     const index = this.logic.index ? this.logic.index(this.rec.state) : LIVE_INDEX;
     const tags = indexTags(this.rec.tags, index);
@@ -461,7 +459,7 @@ export class ActorCell implements Runnable {
       tags === this.rec.tags && score === this.rec.score ? this.rec : { ...this.rec, tags, score };
     this.rec = rec;
     this.committingRec = rec;
-    return writeEntry(this.kind, this.id, rec, this.durable, this.maybeWritten, events, this.storeHandle);
+    return writeEntry(this.kind, this.id, rec, this.durable, this.maybeWritten, events);
   }
 
   /** Events emitted since the last write go into this one, so state and log change together. */
@@ -481,8 +479,7 @@ export class ActorCell implements Runnable {
     return this.committingEvents?.length ?? 0;
   }
 
-  commitSucceeded(eventSeqs: readonly number[], storeHandle: unknown): void {
-    this.storeHandle = storeHandle;
+  commitSucceeded(eventSeqs: readonly number[]): void {
     if (this.committingEvents) {
       this.committingEvents.forEach((item, i) => {
         item.seq = eventSeqs[i] ?? 0;
@@ -508,7 +505,6 @@ export class ActorCell implements Runnable {
 
   commitFailed(error: MailroomError): void {
     this.committingVersion = -1;
-    this.storeHandle = undefined;
     this.committingEvents = null;
     // A write that timed out may still have landed: remember what it filed, so the next commit
     // also clears those index entries and timers instead of trusting the older durable record.

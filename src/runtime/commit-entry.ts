@@ -27,7 +27,6 @@ export function removalEntry(
   before: ActorRecord | null,
   uncertain: Filed | null,
   events: unknown[],
-  handle: unknown,
 ): CommitEntry {
   return {
     kind,
@@ -39,7 +38,6 @@ export function removalEntry(
     removeTimers: union(before?.timers ? Object.keys(before.timers) : [], uncertain?.timers),
     setTimers: [],
     events,
-    handle,
   };
 }
 
@@ -51,7 +49,6 @@ export function writeEntry(
   before: ActorRecord | null,
   uncertain: Filed | null,
   events: unknown[],
-  handle: unknown,
 ): CommitEntry {
   // When unsure what the store holds, restate everything rather than diff against a guess.
   const restate = before === null || before.score !== rec.score || uncertain !== null;
@@ -88,7 +85,6 @@ export function writeEntry(
     removeTimers: removeTimers.length > 0 ? removeTimers : NONE,
     setTimers: setTimers.length > 0 ? setTimers : NO_TIMERS,
     events,
-    handle,
   };
 }
 

@@ -86,14 +86,9 @@ export class GroupCommit {
         this.stats.commits++;
         this.stats.writes += entries.length;
         let offset = 0;
-        const handles = receipt.handles;
-        for (let i = 0; i < cells.length; i++) {
-          const cell = cells[i]!;
+        for (const cell of cells) {
           const count = cell.committingEventCount;
-          cell.commitSucceeded(
-            count === 0 ? [] : receipt.eventSeqs.slice(offset, offset + count),
-            handles?.[i],
-          );
+          cell.commitSucceeded(count === 0 ? [] : receipt.eventSeqs.slice(offset, offset + count));
           offset += count;
         }
         this.onSettled(null);

@@ -245,26 +245,6 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([]);
   });
 
-  it('finds an actor by the handle its last write reported, and by id once that handle is stale', async () => {
-    const first = await store.commit([
-      write('job', 'j1', record(1, ['live'], 1)),
-      write('job', 'j2', record(2)),
-    ]);
-    // Stores in this process hand back one handle per entry; Redis has none to give.
-    const handles = first.handles ?? [undefined, undefined];
-    expect(handles).toHaveLength(2);
-    await store.commit([
-      write('job', 'j1', record(10, ['live'], 1), { addTags: [], handle: handles[0] }),
-      write('job', 'j2', null, { handle: handles[1] }),
-    ]);
-    expect((await store.load('job', 'j1'))?.state).toBe(10);
-    expect(await store.list('job', 'live', { limit: 10 })).toEqual({ ids: ['j1'], next: null });
-    // j2 was deleted: its old handle points nowhere, so the write goes where j2 now belongs.
-    await store.commit([write('job', 'j2', record(20, ['live'], 2), { handle: handles[1] })]);
-    expect((await store.load('job', 'j2'))?.state).toBe(20);
-    expect(await store.list('job', 'live', { limit: 10 })).toEqual({ ids: ['j1', 'j2'], next: null });
-  });
-
   it('applies the entries of one commit in order, also when an actor appears twice', async () => {
     await store.commit([
       write('job', 'j1', record('first', ['a', 'shared'], 1), { setTimers: [['expire', 500]] }),

@@ -64,7 +64,6 @@ export class MemoryStore implements SnapshotStore {
   commit(entries: readonly CommitEntry[]): Promise<CommitReceipt> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
     const eventSeqs: number[] = [];
-    const handles: Slot[] = [];
     for (const entry of entries) {
       for (const event of entry.events) {
         this.lastSeq++;
@@ -72,13 +71,11 @@ export class MemoryStore implements SnapshotStore {
         eventSeqs.push(this.lastSeq);
       }
       const slots = ofKind(this.slots, entry.kind);
-      let slot = entry.handle as Slot | undefined;
-      if (slot === undefined || slot.gone) slot = slots.get(entry.id);
+      let slot = slots.get(entry.id);
       if (!slot) {
-        slot = { id: entry.id, record: null, score: 0, timers: null, gone: false };
+        slot = { id: entry.id, record: null, score: 0, timers: null };
         slots.set(entry.id, slot);
       }
-      handles.push(slot);
       const before = slot.record?.tags ?? NO_TAGS;
       const rescored = slot.score !== entry.score;
       slot.record = entry.record;
@@ -86,13 +83,10 @@ export class MemoryStore implements SnapshotStore {
       const after = entry.record?.tags ?? NO_TAGS;
       if (after !== before || rescored) this.refile(entry.kind, slot, before, after, rescored);
       if (entry.removeTimers.length > 0 || entry.setTimers.length > 0) this.fileTimers(slot, entry);
-      if (slot.record === null && slot.timers === null) {
-        slots.delete(entry.id);
-        slot.gone = true;
-      }
+      if (slot.record === null && slot.timers === null) slots.delete(entry.id);
     }
     this.trimEvents();
-    return Promise.resolve({ eventSeqs, handles });
+    return Promise.resolve({ eventSeqs });
   }
 
   readEvents(afterSeq: number, limit: number): Promise<LoggedEvent[]> {
@@ -285,8 +279,6 @@ interface Slot extends TagMember {
   score: number;
   /** The actor's timers, newest first (an actor has few: usually one). */
   timers: FiledTimer | null;
-  /** Out of the map: a handle to it is no longer where the actor is kept. */
-  gone: boolean;
 }
 
 /** One filed timer: in its actor's chain (found by name) and in its second's list (found by time). */

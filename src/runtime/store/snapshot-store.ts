@@ -53,18 +53,11 @@ export interface CommitEntry {
   setTimers: ReadonlyArray<readonly [name: string, at: number]>;
   /** Appended to the event log in the same atomic write as the record. */
   events: readonly unknown[];
-  /** What this store handed back for the actor after its last write (`CommitReceipt.handles`). */
-  handle?: unknown;
 }
 
 /** What a commit reports back: the log position of every appended event, in entry order. */
 export interface CommitReceipt {
   eventSeqs: number[];
-  /**
-   * Per entry, where a store in this process keeps the actor: carried back in the actor's next
-   * entry, it spares a lookup in a map of every actor there is. Stores that have none omit it.
-   */
-  handles?: unknown[];
 }
 
 export interface LoggedEvent {
