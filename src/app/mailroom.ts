@@ -1,6 +1,7 @@
 import { planDag } from '../actors/dag.js';
 import { createDispatcherLogic } from '../actors/dispatcher.js';
 import { DISPATCHER, DISPATCHER_KIND, type DispatcherStats } from '../actors/dispatcher-messages.js';
+import { eventSnapshot } from '../actors/event-snapshot.js';
 import { RemoteExecutor } from '../actors/executors/remote.js';
 import {
   type Claim,
@@ -64,6 +65,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
   const remote = new RemoteExecutor();
   const peekedJobView = frozenViews(jobView);
   const peekedWorkflowView = frozenViews(workflowView);
+  options.store.useEventCodec?.(eventSnapshot);
   const system = createSystem({
     store: options.store,
     clock,

@@ -2,7 +2,7 @@
  * One conformance suite, run against every SnapshotStore: what the runtime relies on must hold
  * for the embedded store and for Redis alike.
  */
-import { unpack } from 'msgpackr';
+import { unpack, unpackMultiple } from 'msgpackr';
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MailroomError } from '../../src/errors.js';
 import type { StateCodec } from '../../src/runtime/actor.js';
@@ -170,6 +170,23 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     if (store instanceof RedisStore) {
       const raw = await store.client.getBuffer(store.keys.snapshot('coded', 'c1'));
       expect((unpack(raw!) as ActorRecord).state).toEqual([1, 'one']);
+    }
+  });
+
+  it("logs events in the event codec's form when it encodes, and reads them back", async () => {
+    const pairs: StateCodec = {
+      encode: (event) => [(event as { n: number }).n],
+      decode: (stored) => (Array.isArray(stored) ? { n: stored[0] } : stored),
+    };
+    // Logged before the codec: read as it was stored.
+    await store.commit([write('job', 'j1', record(1), { events: [{ n: 0 }] })]);
+    store.useEventCodec?.(pairs);
+    await store.commit([write('job', 'j1', record(2), { events: [{ n: 1 }, { n: 2 }] })]);
+    const read = await store.readEvents(0, 10);
+    expect(read.map((logged) => logged.event)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
+    if (store instanceof RedisStore) {
+      const [newest] = await store.client.xrevrangeBuffer(store.keys.events(), '+', '-', 'COUNT', 1);
+      expect(unpackMultiple(newest![1][1]!)).toEqual([[1], [2]]);
     }
   });
 

@@ -105,6 +105,7 @@ export class RedisStore implements SnapshotStore {
   readonly name = 'redis';
   private readonly gets = new GetBatcher((keys) => this.call(() => this.client.mgetBuffer(keys)));
   private readonly codecs = new Map<string, StateCodec>();
+  private eventCodec: StateCodec | null = null;
 
   constructor(
     readonly client: ScriptedRedis,
@@ -119,6 +120,10 @@ export class RedisStore implements SnapshotStore {
 
   useCodec(kind: string, codec: StateCodec): void {
     this.codecs.set(kind, codec);
+  }
+
+  useEventCodec(codec: StateCodec): void {
+    this.eventCodec = codec;
   }
 
   async load(kind: string, id: string): Promise<ActorRecord | undefined> {
@@ -186,7 +191,9 @@ export class RedisStore implements SnapshotStore {
         entries++;
         events += decoded.length;
         for (let i = 0; i < decoded.length && read.length < limit; i++) {
-          if (firstSeq + i > afterSeq) read.push({ seq: firstSeq + i, event: decoded[i] });
+          if (firstSeq + i <= afterSeq) continue;
+          const event = this.eventCodec ? this.eventCodec.decode(decoded[i]) : decoded[i];
+          read.push({ seq: firstSeq + i, event });
         }
       }
     };
@@ -300,7 +307,8 @@ export class RedisStore implements SnapshotStore {
         length = snapshot.length;
         bytes += length;
       }
-      for (const event of entry.events) events.push(event);
+      const eventCodec = this.eventCodec;
+      for (const event of entry.events) events.push(eventCodec ? eventCodec.encode(event) : event);
       const changed =
         entry.removeTags.length > 0 ||
         entry.addTags.length > 0 ||

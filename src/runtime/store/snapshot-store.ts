@@ -109,6 +109,8 @@ export interface SnapshotStore {
    * encode snapshots; one that keeps records by reference leaves it out.
    */
   useCodec?(kind: string, codec: StateCodec): void;
+  /** Logs events in the codec's form from now on (as `useCodec`, for stores that encode). */
+  useEventCodec?(codec: StateCodec): void;
   close(): Promise<void>;
 }
 
