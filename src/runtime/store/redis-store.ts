@@ -29,6 +29,7 @@ import type {
   SnapshotStore,
   TimerRef,
 } from './snapshot-store.js';
+import { recordFromStored, storedRecord } from './stored-record.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -129,7 +130,7 @@ export class RedisStore implements SnapshotStore {
   async load(kind: string, id: string): Promise<ActorRecord | undefined> {
     const bytes = await this.gets.get(this.keys.snapshot(kind, id));
     if (!bytes) return undefined;
-    const record = packr.unpack(bytes) as ActorRecord;
+    const record = recordFromStored(packr.unpack(bytes));
     const codec = this.codecs.get(kind);
     if (codec) record.state = codec.decode(record.state);
     return record;
@@ -302,7 +303,7 @@ export class RedisStore implements SnapshotStore {
       const record = entry.record;
       if (record !== null) {
         const codec = this.codecs.get(entry.kind);
-        const snapshot = packr.pack(codec ? { ...record, state: codec.encode(record.state) } : record);
+        const snapshot = packr.pack(storedRecord(record, codec ? codec.encode(record.state) : record.state));
         snapshots.push(snapshot);
         length = snapshot.length;
         bytes += length;
