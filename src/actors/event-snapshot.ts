@@ -1,8 +1,8 @@
 /**
  * An event as an encoding store logs it: a layout number, then its fields' values in the order
- * its schema declares them, without their names. A finished echo job's three events pack in 1.0 µs
- * instead of 2.6 (msgpack writes every key of every event otherwise), and there are several events
- * per job. Each layout number fixes one event type's field list for good: a type whose fields
+ * its schema declares them, without their names. A finished echo job's three events are encoded
+ * and packed in 1.5 µs instead of 2.4 (msgpack writes every key of every event otherwise), and
+ * every job logs several. Each layout number fixes one event type's field list for good: a type whose fields
  * change gets a new number, and the old one keeps decoding what was written with it
  * (test/unit/event-snapshot.test.ts pins the lists).
  */
@@ -65,11 +65,19 @@ export const eventSnapshot: StateCodec<unknown> = {
   encode(event) {
     const fields = event as Record<string, unknown>;
     const layout = BY_TYPE.get(fields.type as string);
-    // Anything that does not have exactly its type's fields is stored as it is.
-    if (layout === undefined || !hasExactly(fields, layout.keys)) return event;
+    if (layout === undefined) return event;
+    const keys = layout.keys;
     const stored: unknown[] = [layout.code];
-    for (const key of layout.keys) stored.push(fields[key]);
-    return stored;
+    // One pass over the event's own fields, which must be its type's, in its schema's order (as
+    // the actors build them); anything else is stored as it is. A for-in walk reads each value
+    // cheaply, where looking each key up by name cost as much again as the packing saved.
+    let i = 0;
+    for (const key in fields) {
+      if (keys[i] !== key) return event;
+      stored.push(fields[key]);
+      i++;
+    }
+    return i === keys.length ? stored : event;
   },
 
   decode(stored) {
@@ -83,11 +91,3 @@ export const eventSnapshot: StateCodec<unknown> = {
     return event;
   },
 };
-
-function hasExactly(fields: Record<string, unknown>, keys: readonly string[]): boolean {
-  let count = 0;
-  for (const _ in fields) count++;
-  if (count !== keys.length) return false;
-  for (const key of keys) if (fields[key] === undefined && !Object.hasOwn(fields, key)) return false;
-  return true;
-}

@@ -137,12 +137,14 @@ describe('eventSnapshot', () => {
     });
   });
 
-  it('stores as it is an event with fields its type does not have, or without some, or of no known type', () => {
+  it('stores as it is an event with fields its type does not have, without some, in another order, or of no known type', () => {
     const extra = { ...EVENTS[0], note: 'x' };
     const missing: Record<string, unknown> = { ...EVENTS[0] };
     delete missing.status;
+    const { id, ...rest } = EVENTS[0]!;
+    const reordered = { ...rest, id };
     const unknown = { id: 'e', type: 'something_else', value: 1 };
-    for (const event of [extra, missing, unknown]) {
+    for (const event of [extra, missing, reordered, unknown]) {
       expect(eventSnapshot.encode(event)).toBe(event);
       expect(roundTrip(event)).toEqual(event);
     }
