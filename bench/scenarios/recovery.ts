@@ -9,6 +9,7 @@
  */
 import { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
+import { eventSnapshot } from '../../src/actors/event-snapshot.js';
 import { UsageError } from '../harness/args.js';
 import { httpTarget, requestJson } from '../harness/http-load.js';
 import type { Outcome } from '../harness/load.js';
@@ -110,7 +111,8 @@ export const recovery: Scenario = {
         completed_event_missing: missingEvent,
         rerun_after_crash: check.rerun,
       };
-      const problems = check.lost + check.notCompleted + duplicated;
+      // A completed job owes the log exactly one job_completed: none is as wrong as two.
+      const problems = check.lost + check.notCompleted + duplicated + missingEvent;
       return {
         results: [result],
         notes: [
@@ -122,7 +124,7 @@ export const recovery: Scenario = {
         errorsExpected: true,
         ...(problems > 0
           ? {
-              failure: `${check.lost} lost, ${check.notCompleted} not completed, ${duplicated} completed twice`,
+              failure: `${check.lost} lost, ${check.notCompleted} not completed, ${duplicated} completed twice, ${missingEvent} without job_completed in the log`,
             }
           : {}),
       };
@@ -172,8 +174,10 @@ async function completionsInLog(url: string, key: string): Promise<Map<string, n
     for (;;) {
       const entries = await client.xrangeBuffer(key, start, '+', 'COUNT', 5000);
       for (const [, fields] of entries) {
-        // One stream entry holds the events of one commit call (msgpack values back to back).
-        for (const event of packr.unpackMultiple(fields[1]!) as Array<{ type: string; job_id?: string }>) {
+        // One stream entry holds the events of one commit call (msgpack values back to back),
+        // each in its stored form.
+        for (const stored of packr.unpackMultiple(fields[1]!) as unknown[]) {
+          const event = eventSnapshot.decode(stored) as { type: string; job_id?: string };
           if (event.type === 'job_completed' && event.job_id)
             counts.set(event.job_id, (counts.get(event.job_id) ?? 0) + 1);
         }
