@@ -2,8 +2,8 @@
  * An event as an encoding store logs it: a layout number, then its fields' values in the order
  * its schema declares them, without their names. A finished echo job's three events are encoded
  * and packed in 1.5 µs instead of 2.4 (msgpack writes every key of every event otherwise), and
- * every job logs several. Each layout number fixes one event type's field list for good: a type whose fields
- * change gets a new number, and the old one keeps decoding what was written with it
+ * every job logs several. Each layout number fixes one event type's field list for good: a type
+ * whose fields change gets a new number, and the old one keeps decoding what was written with it
  * (test/unit/event-snapshot.test.ts pins the lists).
  */
 import type { z } from 'zod';
