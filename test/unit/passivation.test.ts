@@ -226,12 +226,12 @@ describe('finished actors', () => {
     const ref = system.ref('finishing', 'f1');
     await system.ask(ref, { type: 'inc' });
     inner.hold();
-    const finishing2 = system.ask(ref, { type: 'notify' });
+    const notifying = system.ask(ref, { type: 'notify' });
     await settle();
     expect(system.isResident(ref)).toBe(true);
     const loads = vi.spyOn(inner, 'load');
     inner.release();
-    await finishing2;
+    await notifying;
     await system.idle();
     // Written with the message to `sink` still unconfirmed: the actor stays for the confirmation
     // (gone, it was loaded back to take it), which waits for a later write, so the idle sweep
