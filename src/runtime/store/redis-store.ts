@@ -296,6 +296,7 @@ export class RedisStore implements SnapshotStore {
     const fields: unknown[] = [];
     const snapshots: Buffer[] = [];
     const events: unknown[] = [];
+    const eventCodec = this.eventCodec;
     let bytes = 0;
     for (let i = from; i < to; i++) {
       const entry = entries[i]!;
@@ -308,7 +309,6 @@ export class RedisStore implements SnapshotStore {
         length = snapshot.length;
         bytes += length;
       }
-      const eventCodec = this.eventCodec;
       for (const event of entry.events) events.push(eventCodec ? eventCodec.encode(event) : event);
       const changed =
         entry.removeTags.length > 0 ||
