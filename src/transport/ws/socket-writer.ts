@@ -7,6 +7,12 @@
  *
  * A replay is different: it is read from the log only as fast as the backlog drains (`drained()`),
  * so a client far behind is fed at its own pace instead of being closed for asking for history.
+ *
+ * `drain` alone does not keep a backlog moving. uWS calls it only from its writable callback, not
+ * when a later send flushes the buffer, and it has been seen here holding bytes it neither sent nor
+ * reported drained while the client kept reading: a replay then stopped a dozen frames short, for
+ * good. So while a backlog waits, a check every STALL_CHECK_MS that saw no drain pings the socket
+ * (the write makes uWS try the socket again) and moves the backlog along itself.
  */
 import type { WebSocket } from 'uWebSockets.js';
 import type { Frame } from './codec.js';
@@ -14,6 +20,7 @@ import type { SocketData } from './handshake.js';
 
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_POLICY_VIOLATION = 1008;
+const STALL_CHECK_MS = 50;
 
 export class SocketWriter {
   private backlog: Frame[] = [];
@@ -24,6 +31,8 @@ export class SocketWriter {
   /** What a finished replay left in the backlog; the consumer may work through it on top of the limit. */
   private grace = 0;
   private waiters: Array<() => void> = [];
+  private stallTimer: NodeJS.Timeout | null = null;
+  private drainSeen = false;
 
   constructor(
     private readonly ws: WebSocket<SocketData>,
@@ -44,6 +53,7 @@ export class SocketWriter {
     }
     this.backlog.push(frame);
     this.backlogBytes += frame.length;
+    this.stallTimer ??= setTimeout(this.checkStall, STALL_CHECK_MS).unref();
     if (this.replaying === 0 && this.backlogBytes > this.maxBufferedBytes + this.grace) {
       this.onSlowConsumer();
       this.close(CLOSE_POLICY_VIOLATION, 'SLOW_CONSUMER: resume with your last cursor');
@@ -54,6 +64,11 @@ export class SocketWriter {
 
   /** uWS's `drain`: the socket took some of its buffer; move the backlog along. */
   onDrain(): void {
+    this.drainSeen = true;
+    this.flush();
+  }
+
+  private flush(): void {
     while (this.head < this.backlog.length && !this.closed) {
       if (this.ws.getBufferedAmount() >= this.maxBufferedBytes) break;
       const frame = this.backlog[this.head]!;
@@ -91,6 +106,7 @@ export class SocketWriter {
     this.backlog = [];
     this.head = 0;
     this.backlogBytes = 0;
+    this.stopStallChecks();
     this.wake();
     this.ws.end(code, reason);
   }
@@ -100,7 +116,27 @@ export class SocketWriter {
     this.backlog = [];
     this.head = 0;
     this.backlogBytes = 0;
+    this.stopStallChecks();
     this.wake();
+  }
+
+  private readonly checkStall = (): void => {
+    this.stallTimer = null;
+    if (this.closed || this.head === this.backlog.length) return;
+    if (!this.drainSeen) {
+      this.ws.cork(() => {
+        this.ws.ping();
+      });
+      this.flush();
+    }
+    this.drainSeen = false;
+    if (this.head < this.backlog.length)
+      this.stallTimer = setTimeout(this.checkStall, STALL_CHECK_MS).unref();
+  };
+
+  private stopStallChecks(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.stallTimer = null;
   }
 
   private write(frame: Frame): void {
