@@ -33,8 +33,11 @@ export interface CellHost {
   stop(cell: ActorCell): void;
   /** Takes a stopped cell out of memory once the write it had in flight has settled. */
   evictStopped(cell: ActorCell): void;
-  /** Takes a cell that can leave without losing anything out of memory now. */
-  passivate(cell: ActorCell): void;
+  /**
+   * Takes a finished cell that can leave without losing anything out of memory, unless firings it
+   * armed (the last at `lastFiringAt`) come too late for the system to judge without it.
+   */
+  leaveFinished(cell: ActorCell, lastFiringAt: number): void;
   escalate(cell: ActorCell, error: unknown, msg: unknown): void;
   busyChanged(delta: number): void;
 }

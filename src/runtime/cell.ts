@@ -65,8 +65,8 @@ export class ActorCell implements Runnable {
   lruMovedAt = 0;
   /**
    * The latest deadline armed in memory while this cell was resident. Firings are not withdrawn
-   * when a timer is cancelled (they are dropped as stale, which needs the cell in memory to see),
-   * so a finished cell leaves early only once they are all past.
+   * when a timer is cancelled (they are dropped as stale, which needs the actor's timers to see),
+   * so a finished cell that leaves before then leaves its timers with the system.
    */
   private armedUntil = 0;
   private refKeyCache: string | null = null;
@@ -322,6 +322,12 @@ export class ActorCell implements Runnable {
     const next = withConfirmed(this.rec, receiverKey, seq);
     if (!next) return;
     this.rec = next;
+    // A finished actor whose last message was confirmed has nothing left to do: written now, it
+    // leaves memory after the write instead of waiting out its idle time for the same write.
+    if (next.outbox === null && this.logic.finished?.(next.state) === true) {
+      this.changed();
+      return;
+    }
     // Not worth a write of its own: until the next one, a crash only means a redelivery that the
     // receiver recognizes as a duplicate and confirms again.
     this.deferChange();
@@ -531,21 +537,20 @@ export class ActorCell implements Runnable {
     }
     if (this.isDirty) this.host.markDirty(this);
     if (this.hasWork()) this.host.schedule(this);
-    else if (this.isDone) this.host.passivate(this);
+    else if (this.isDone) this.host.leaveFinished(this, this.armedUntil);
   }
 
   /**
-   * Written in a finished state, with nothing to deliver, write or fire: kept in memory, such a
-   * cell would only wait out its idle time (finished jobs at 50k/s: half a million cells, each
-   * copied twice by the collector before it went). Gone before a stale firing, it would be loaded
-   * back just to drop it.
+   * Written in a finished state, with nothing to deliver or write: kept in memory, such a cell
+   * would only wait out its idle time (finished jobs at 50k/s: half a million cells, each copied
+   * twice by the collector before it went). Firings it armed may still come; the system judges
+   * those from the timers it leaves with (see leaveFinished).
    */
   private get isDone(): boolean {
     return (
       this.logic.finished !== undefined &&
       this.rec.outbox === null &&
       this.canPassivate &&
-      this.armedUntil < this.lastActive &&
       this.logic.finished(this.rec.state)
     );
   }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ActorCell } from './cell.js';
 import { PHASE_READY } from './cell-host.js';
 import type { Clock } from './clock.js';
+import { DepartedTimers } from './departed-timers.js';
 import { ParkedTimers } from './parked-timers.js';
 import type { SnapshotStore } from './store/snapshot-store.js';
 import { TimerHeap } from './timers.js';
@@ -19,6 +20,8 @@ export interface SystemTimersOptions {
   horizonMs: number;
   /** The pause before arming again timers whose firing could not be handled (store down). */
   retryMs: number;
+  /** How long the timers of a finished actor that left memory are remembered (see DepartedTimers). */
+  departedSpanMs: number;
   /** Timers of kinds this system does not run are left to the system that does. */
   runs: (kind: string) => boolean;
   resident: (kind: string, id: string) => ActorCell | undefined;
@@ -30,9 +33,11 @@ export class SystemTimers {
   private readonly heap: TimerHeap;
   private readonly parked: ParkedTimers;
   private readonly upcoming: UpcomingTimers;
+  private readonly departed: DepartedTimers;
 
   constructor(private readonly options: SystemTimersOptions) {
     const { store, clock, logger, horizonMs, runs } = options;
+    this.departed = new DepartedTimers(clock, options.departedSpanMs);
     this.heap = new TimerHeap(
       clock,
       (entry) => {
@@ -63,6 +68,7 @@ export class SystemTimers {
     this.upcoming.stop();
     this.heap.stop();
     this.parked.stop();
+    this.departed.stop();
   }
 
   /** Loads the stored timers due within the horizon and fires the overdue ones now. */
@@ -75,6 +81,20 @@ export class SystemTimers {
   /** True when the firing is held in memory; later ones are loaded from the store when near. */
   arm(cell: ActorCell, name: string, at: number): boolean {
     return this.parked.arm(cell.kind, cell.id, name, at);
+  }
+
+  /**
+   * A finished cell leaves memory with firings it armed still to come (`lastFiringAt`): its timers
+   * are remembered so those firings are judged without loading it. False when they come too late
+   * to be remembered; the cell then stays until the idle sweep.
+   */
+  depart(cell: ActorCell, lastFiringAt: number): boolean {
+    return this.departed.depart(cell.key, cell.rec.timers, lastFiringAt);
+  }
+
+  /** An actor is back in memory: its cell judges its own firings. */
+  returned(kind: string, id: string): void {
+    this.departed.returned(kind, id);
   }
 
   /** Arms the cell's timers again after a pause (a reverted turn may have consumed a firing). */
@@ -94,12 +114,13 @@ export class SystemTimers {
   }
 
   /**
-   * The actor is in memory with nothing to write, and its record no longer has this timer at this
-   * deadline: the firing would be dropped by the actor anyway. Not for an actor with a write pending
+   * The actor is in memory with nothing to write (or left memory finished), and its record no
+   * longer has this timer at this deadline: the firing would be dropped by the actor anyway. Not for an actor with a write pending
    * or in flight: a failed write reverts the record, maybe to one that still has the timer.
    */
   private isStale(kind: string, id: string, name: string, at: number): boolean {
     const cell = this.options.resident(kind, id);
-    return cell?.phase === PHASE_READY && !cell.isDirty && cell.rec.timers?.[name]?.at !== at;
+    if (!cell) return this.departed.isStale(kind, id, name, at) === true;
+    return cell.phase === PHASE_READY && !cell.isDirty && cell.rec.timers?.[name]?.at !== at;
   }
 }

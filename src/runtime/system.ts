@@ -109,6 +109,8 @@ class System implements ActorSystem, CellHost {
       logger: this.logger,
       horizonMs: options.timerHorizonMs ?? 60_000,
       retryMs: this.redeliverMs,
+      // Long enough to cover the redelivery timer of a message sent just before finishing.
+      departedSpanMs: 2.5 * this.redeliverMs,
       runs: (kind) => this.logics.has(kind),
       resident: (kind, id) => this.residency.get(kind, id),
       fire: (kind, id, name, at) => {
@@ -268,6 +270,7 @@ class System implements ActorSystem, CellHost {
     if (!cell) {
       cell = new ActorCell(kind, id, this.logics.get(kind)!, this);
       this.residency.admit(cell, this.clock.now());
+      this.timers.returned(kind, id);
       cell.mailbox = new Mailbox<Envelope>();
       if (fresh) cell.activate(undefined);
       else this.load(cell);
@@ -442,7 +445,8 @@ class System implements ActorSystem, CellHost {
     for (const env of cell.drainMailbox()) this.deliver(cell.kind, cell.id, env);
   }
 
-  passivate(cell: ActorCell): void {
+  leaveFinished(cell: ActorCell, lastFiringAt: number): void {
+    if (lastFiringAt >= this.clock.now() && !this.timers.depart(cell, lastFiringAt)) return;
     this.evict(cell);
   }
 

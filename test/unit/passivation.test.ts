@@ -206,6 +206,18 @@ describe('finished actors', () => {
     },
   });
 
+  /** As `timed`, with its timer 1 s out. */
+  const farTimed = defineActor<number, Msg | { type: 'tick' }>({
+    initial: () => 0,
+    finished: (n) => n >= 2,
+    receive(state, msg, ctx) {
+      if (msg.type === 'tick') return state + 10;
+      if (state === 0) ctx.setTimer('nudge', ctx.now + 1_000, { type: 'tick' });
+      else ctx.cancelTimer('nudge');
+      return state + 1;
+    },
+  });
+
   it('leave memory as soon as the finished state is written, and come back on the next message', async () => {
     const { system, store } = start({ actors: { finishing, sink } });
     const ref = system.ref('finishing', 'f1');
@@ -220,9 +232,15 @@ describe('finished actors', () => {
     expect(system.isResident(ref)).toBe(true);
   });
 
-  it('stay while a write is pending or a reliable message they sent awaits its confirmation', async () => {
+  it('stay while a write is pending or a message they sent awaits its confirmation, then write and leave', async () => {
     const inner = new ControlledStore();
-    const { system, clock } = start({ actors: { finishing, sink }, store: inner });
+    const gate = deferred();
+    // Takes its message only when the gate opens, so the confirmation can be held back.
+    const gatedSink = defineActor<number, Msg>({
+      initial: () => 0,
+      receive: (n) => gate.promise.then(() => n + 1),
+    });
+    const { system } = start({ actors: { finishing, sink: gatedSink }, store: inner });
     const ref = system.ref('finishing', 'f1');
     await system.ask(ref, { type: 'inc' });
     inner.hold();
@@ -232,32 +250,71 @@ describe('finished actors', () => {
     const loads = vi.spyOn(inner, 'load');
     inner.release();
     await notifying;
-    await system.idle();
-    // Written with the message to `sink` still unconfirmed: the actor stays for the confirmation
-    // (gone, it was loaded back to take it), which waits for a later write, so the idle sweep
-    // (which writes it first) is what lets the actor go.
+    await settle();
+    // Written finished, with the message to `sink` unconfirmed: gone, it was loaded back to take
+    // the confirmation.
     expect(system.isResident(ref)).toBe(true);
-    expect(loads.mock.calls.filter(([kind]) => kind === 'finishing')).toEqual([]);
-    clock.advance(IDLE);
-    system.sweep();
+    gate.resolve();
     await system.idle();
-    system.sweep();
+    // The confirmation is written at once (not at the idle sweep) and the actor leaves after it.
     expect(system.isResident(ref)).toBe(false);
+    expect(loads.mock.calls.filter(([kind]) => kind === 'finishing')).toEqual([]);
+    expect((await inner.load('finishing', 'f1'))?.outbox).toBeNull();
     expect((await inner.load('sink', 's'))?.state).toBe(1);
   });
 
-  it('stay until the firings they armed in memory are past, so a stale one is not loaded for', async () => {
+  it('leave with firings they armed still to come; a stale one is dropped without loading them', async () => {
     const { system, clock, store } = start({ actors: { timed } });
     const loads = vi.spyOn(store, 'load');
     const ref = system.ref('timed', 't1');
     await system.ask(ref, { type: 'inc' });
     await system.ask(ref, { type: 'inc' });
     await system.idle();
-    expect(system.isResident(ref)).toBe(true);
+    expect(system.isResident(ref)).toBe(false);
     clock.advance(100);
     await system.idle();
+    expect(system.isResident(ref)).toBe(false);
+    // Only the first activation.
     expect(loads.mock.calls.filter(([kind]) => kind === 'timed')).toHaveLength(1);
     await expect(system.ask(ref, { type: 'get' })).resolves.toBe(2);
+  });
+
+  it('a timer still current when they left fires and loads them', async () => {
+    /** Finished at 1, with a timer 100 ms out that stays set. */
+    const lingering = defineActor<number, Msg | { type: 'tick' }>({
+      initial: () => 0,
+      finished: (n) => n >= 1,
+      receive(state, msg, ctx) {
+        if (msg.type === 'get') {
+          ctx.reply(state);
+          return state;
+        }
+        if (msg.type === 'tick') return state + 10;
+        ctx.setTimer('nudge', ctx.now + 100, { type: 'tick' });
+        return state + 1;
+      },
+    });
+    const { system, clock } = start({ actors: { lingering } });
+    const ref = system.ref('lingering', 'l1');
+    await system.ask(ref, { type: 'inc' });
+    await system.idle();
+    expect(system.isResident(ref)).toBe(false);
+    clock.advance(100);
+    await system.idle();
+    await expect(system.ask(ref, { type: 'get' })).resolves.toBe(11);
+  });
+
+  it('stay when a firing they armed is too far off to be remembered', async () => {
+    const { system, clock, store } = start({ actors: { far: farTimed }, redeliverMs: 100 });
+    const loads = vi.spyOn(store, 'load');
+    const ref = system.ref('far', 'f1');
+    await system.ask(ref, { type: 'inc' });
+    await system.ask(ref, { type: 'inc' });
+    await system.idle();
+    expect(system.isResident(ref)).toBe(true);
+    clock.advance(1_000);
+    await system.idle();
+    expect(loads.mock.calls.filter(([kind]) => kind === 'far')).toHaveLength(1);
   });
 });
 
