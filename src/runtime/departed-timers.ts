@@ -32,16 +32,15 @@ export class DepartedTimers {
   depart(key: string, timers: Timers, lastFiringAt: number): boolean {
     // Half a span: a firing that comes a little late (a busy event loop) still finds the entry.
     if (lastFiringAt > this.clock.now() + this.spanMs / 2) return false;
-    this.old.delete(key);
+    // An entry of this actor in the old generation needs no removal: the young one shadows it.
     this.young.set(key, timers);
     this.rotateTimer ??= this.clock.setTimeout(this.rotate, this.spanMs);
     return true;
   }
 
   /** The actor is back in memory: its cell judges its firings again. */
-  returned(kind: string, id: string): void {
+  returned(key: string): void {
     if (this.young.size === 0 && this.old.size === 0) return;
-    const key = `${kind}:${id}`;
     this.young.delete(key);
     this.old.delete(key);
   }

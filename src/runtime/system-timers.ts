@@ -93,8 +93,8 @@ export class SystemTimers {
   }
 
   /** An actor is back in memory: its cell judges its own firings. */
-  returned(kind: string, id: string): void {
-    this.departed.returned(kind, id);
+  returned(cell: ActorCell): void {
+    this.departed.returned(cell.key);
   }
 
   /** Arms the cell's timers again after a pause (a reverted turn may have consumed a firing). */

@@ -270,7 +270,7 @@ class System implements ActorSystem, CellHost {
     if (!cell) {
       cell = new ActorCell(kind, id, this.logics.get(kind)!, this);
       this.residency.admit(cell, this.clock.now());
-      this.timers.returned(kind, id);
+      this.timers.returned(cell);
       cell.mailbox = new Mailbox<Envelope>();
       if (fresh) cell.activate(undefined);
       else this.load(cell);

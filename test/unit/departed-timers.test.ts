@@ -29,7 +29,7 @@ describe('DepartedTimers', () => {
   it('forgets an actor that came back to memory', () => {
     const { departed } = setup();
     departed.depart('job:a', null, 100);
-    departed.returned('job', 'a');
+    departed.returned('job:a');
     expect(departed.isStale('job', 'a', 'nudge', 100)).toBeUndefined();
     expect(departed.size).toBe(0);
   });
@@ -59,6 +59,7 @@ describe('DepartedTimers', () => {
     clock.advance(SPAN);
     departed.depart('job:a', { nudge: { at: clock.now() + 100, msg: null } }, clock.now() + 100);
     expect(departed.isStale('job', 'a', 'nudge', clock.now() + 100)).toBe(false);
-    expect(departed.size).toBe(1);
+    departed.returned('job:a');
+    expect(departed.size).toBe(0);
   });
 });
