@@ -40,7 +40,6 @@ export class DepartedTimers {
 
   /** The actor is back in memory: its cell judges its firings again. */
   returned(key: string): void {
-    if (this.young.size === 0 && this.old.size === 0) return;
     this.young.delete(key);
     this.old.delete(key);
   }

@@ -94,7 +94,8 @@ export class SystemTimers {
 
   /** An actor is back in memory: its cell judges its own firings. */
   returned(cell: ActorCell): void {
-    this.departed.returned(cell.key);
+    // Checked first: the cell's key is built on first use, and most cells never need it.
+    if (this.departed.size > 0) this.departed.returned(cell.key);
   }
 
   /** Arms the cell's timers again after a pause (a reverted turn may have consumed a firing). */
