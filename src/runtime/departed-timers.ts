@@ -48,7 +48,9 @@ export class DepartedTimers {
   isStale(kind: string, id: string, name: string, at: number): boolean | undefined {
     if (this.young.size === 0 && this.old.size === 0) return undefined;
     const key = `${kind}:${id}`;
-    const timers = this.young.has(key) ? this.young.get(key) : this.old.get(key);
+    // Entries are never undefined (an actor without timers has null), so a miss is a miss.
+    const young = this.young.get(key);
+    const timers = young !== undefined ? young : this.old.get(key);
     if (timers === undefined) return undefined;
     return timers?.[name]?.at !== at;
   }

@@ -116,8 +116,9 @@ export class SystemTimers {
 
   /**
    * The actor is in memory with nothing to write (or left memory finished), and its record no
-   * longer has this timer at this deadline: the firing would be dropped by the actor anyway. Not for an actor with a write pending
-   * or in flight: a failed write reverts the record, maybe to one that still has the timer.
+   * longer has this timer at this deadline: the firing would be dropped by the actor anyway. Not
+   * for an actor with a write pending or in flight: a failed write reverts the record, maybe to
+   * one that still has the timer.
    */
   private isStale(kind: string, id: string, name: string, at: number): boolean {
     const cell = this.options.resident(kind, id);
