@@ -172,7 +172,7 @@ export class ActorCell implements Runnable {
       return;
     }
     if (env.from !== null) {
-      const last = this.rec.inSeq?.[env.from] ?? 0;
+      const last = this.rec.inSeq?.get(env.from) ?? 0;
       if (env.seq <= last) {
         // Already handled: confirm again (the first confirmation may have been lost), once durable.
         this.queueEffects([effect(EFFECT_CONFIRM, null, env.from, null, env.seq)]);

@@ -33,7 +33,7 @@ export class TurnContext<M> implements ActorContext<M> {
   /** Drafts: null while untouched, so an unchanged turn allocates nothing. */
   timers: Record<string, TimerEntry> | null = null;
   outbox: OutboxEntry[] | null = null;
-  outSeq: Record<string, number> | null = null;
+  outSeq: Map<string, number> | null = null;
   replied = false;
   removeRequested = false;
   /** An event was emitted: the turn must be written even if the state did not change. */
@@ -74,8 +74,8 @@ export class TurnContext<M> implements ActorContext<M> {
   tellReliably(to: ActorRef, msg: unknown, options?: { fresh?: boolean }): void {
     const key = refKey(to);
     this.outSeq ??= copySeqs(this.rec.outSeq);
-    const seq = (this.outSeq[key] ?? 0) + 1;
-    this.outSeq[key] = seq;
+    const seq = (this.outSeq.get(key) ?? 0) + 1;
+    this.outSeq.set(key, seq);
     const entry: OutboxEntry = { seq, to: [to.kind, to.id], msg };
     this.outbox ??= this.rec.outbox ? [...this.rec.outbox] : [];
     this.outbox.push(entry);

@@ -87,9 +87,9 @@ describe('reliable delivery', () => {
     await writeDeferred(system);
     const senderRec = await store.load('sender', 's1');
     expect(senderRec?.outbox).toBeNull();
-    expect(senderRec?.outSeq).toEqual({ 'receiver:r1': 1 });
+    expect(senderRec?.outSeq).toEqual(new Map([['receiver:r1', 1]]));
     expect(senderRec?.timers).toBeNull();
-    expect((await store.load('receiver', 'r1'))?.inSeq).toEqual({ 'sender:s1': 1 });
+    expect((await store.load('receiver', 'r1'))?.inSeq).toEqual(new Map([['sender:s1', 1]]));
     await expect(store.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
     await advance(system, clock, REDELIVER * 5);
     expect(receiveCalls).toHaveLength(1);
@@ -121,8 +121,13 @@ describe('reliable delivery', () => {
     await expect(read()).resolves.toEqual(['a', 'b', 'd']);
     await expect(read('r2')).resolves.toEqual(['c']);
     await writeDeferred(system);
-    expect((await store.load('sender', 's1'))?.outSeq).toEqual({ 'receiver:r1': 3, 'receiver:r2': 1 });
-    expect((await store.load('receiver', 'r1'))?.inSeq).toEqual({ 'sender:s1': 3 });
+    expect((await store.load('sender', 's1'))?.outSeq).toEqual(
+      new Map([
+        ['receiver:r1', 3],
+        ['receiver:r2', 1],
+      ]),
+    );
+    expect((await store.load('receiver', 'r1'))?.inSeq).toEqual(new Map([['sender:s1', 3]]));
     expect((await store.load('sender', 's1'))?.outbox).toBeNull();
   });
 
