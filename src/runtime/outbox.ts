@@ -21,7 +21,16 @@ export function withConfirmed(rec: ActorRecord, receiverKey: string, seq: number
   let timers = rec.timers;
   if (kept.length === 0 && timers && Object.hasOwn(timers, REDELIVER_TIMER))
     timers = withoutTimer(timers, REDELIVER_TIMER);
-  return { ...rec, outbox: kept.length > 0 ? kept : null, timers };
+  // Spelled out: a spread followed by two of its own keys cost a third of this function.
+  return {
+    state: rec.state,
+    timers,
+    outbox: kept.length > 0 ? kept : null,
+    outSeq: rec.outSeq,
+    inSeq: rec.inSeq,
+    tags: rec.tags,
+    score: rec.score,
+  };
 }
 
 function withoutTimer(

@@ -17,13 +17,34 @@ export const Metadata = z.record(z.string(), z.unknown());
 
 let lastMs = Number.NaN;
 let lastIso = '';
+/** `YYYY-MM-DDTHH:MM:SS.` of the second `secondMs` starts. */
+let secondMs = Number.NaN;
+let secondPrefix = '';
+/** `000Z` … `999Z`: the millisecond part and the zone, made once. */
+const MILLIS = Array.from({ length: 1000 }, (_, ms) => `${String(ms).padStart(3, '0')}Z`);
+/** 9999-12-31T23:59:59.999Z: later (and negative) times have a longer form, left to Date. */
+const LAST_PLAIN_MS = 253_402_300_799_999;
 
-/** ISO 8601 of epoch milliseconds. The last one is remembered: a turn's events and views share a time. */
+/**
+ * ISO 8601 of epoch milliseconds. The last one is remembered (a turn's events and views share a
+ * time), and so is the last second's date and time: `toISOString` per new millisecond was 1.4 % of
+ * a diamond workflow's samples.
+ */
 export function isoAt(ms: number): string {
-  if (ms !== lastMs) {
+  if (ms === lastMs) return lastIso;
+  if (!Number.isInteger(ms) || ms < 0 || ms > LAST_PLAIN_MS) {
     lastIso = new Date(ms).toISOString();
-    lastMs = ms;
+  } else {
+    const millis = ms % 1000;
+    if (ms - millis !== secondMs) {
+      secondMs = ms - millis;
+      secondPrefix = new Date(secondMs).toISOString().slice(0, 20);
+    }
+    // Concatenation makes a rope; converting it to a number flattens it in place (see ids.ts).
+    lastIso = secondPrefix + MILLIS[millis]!;
+    Number(lastIso);
   }
+  lastMs = ms;
   return lastIso;
 }
 
