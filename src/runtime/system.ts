@@ -270,10 +270,14 @@ class System implements ActorSystem, CellHost {
     if (!cell) {
       cell = new ActorCell(kind, id, this.logics.get(kind)!, this);
       this.residency.admit(cell, this.clock.now());
-      this.timers.returned(cell);
       cell.mailbox = new Mailbox<Envelope>();
-      if (fresh) cell.activate(undefined);
-      else this.load(cell);
+      if (fresh) {
+        cell.activate(undefined);
+      } else {
+        // A fresh actor (an id never written) cannot have departed before.
+        this.timers.returned(cell);
+        this.load(cell);
+      }
     }
     cell.mailbox ??= new Mailbox<Envelope>();
     if (env.sys === SYS_USER) cell.mailbox.post(env);
