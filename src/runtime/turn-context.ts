@@ -77,7 +77,7 @@ export class TurnContext<M> implements ActorContext<M> {
     const seq = (this.outSeq.get(key) ?? 0) + 1;
     this.outSeq.set(key, seq);
     const entry: OutboxEntry = { seq, to: [to.kind, to.id], msg };
-    this.outbox ??= this.rec.outbox ? [...this.rec.outbox] : [];
+    this.outbox ??= this.rec.outbox ? this.rec.outbox.slice() : [];
     this.outbox.push(entry);
     if (!this.hasTimer(REDELIVER_TIMER)) {
       this.draftTimers()[REDELIVER_TIMER] = { at: this.now + this.redeliverMs, msg: null };
