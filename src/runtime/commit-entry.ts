@@ -61,19 +61,25 @@ export function writeEntry(
   const newTimers = rec.timers;
   if (oldTimers !== null) {
     for (const name in oldTimers) {
-      if (!newTimers || !Object.hasOwn(newTimers, name)) (removeTimers ??= []).push(name);
+      if (newTimers && Object.hasOwn(newTimers, name)) continue;
+      removeTimers ??= [];
+      removeTimers.push(name);
     }
   }
   if (uncertain !== null) {
     for (const name of uncertain.timers) {
       if (oldTimers && Object.hasOwn(oldTimers, name)) continue;
-      if (!newTimers || !Object.hasOwn(newTimers, name)) (removeTimers ??= []).push(name);
+      if (newTimers && Object.hasOwn(newTimers, name)) continue;
+      removeTimers ??= [];
+      removeTimers.push(name);
     }
   }
   if (newTimers) {
     for (const name in newTimers) {
       const at = newTimers[name]!.at;
-      if (uncertain !== null || oldTimers?.[name]?.at !== at) (setTimers ??= []).push([name, at]);
+      if (uncertain === null && oldTimers?.[name]?.at === at) continue;
+      setTimers ??= [];
+      setTimers.push([name, at]);
     }
   }
   return {
@@ -92,7 +98,11 @@ export function writeEntry(
 /** The tags of `from` not in `other`, or NONE. */
 function without(from: readonly string[], other: readonly string[]): readonly string[] {
   let kept: string[] | null = null;
-  for (const tag of from) if (!other.includes(tag)) (kept ??= []).push(tag);
+  for (const tag of from) {
+    if (other.includes(tag)) continue;
+    kept ??= [];
+    kept.push(tag);
+  }
   return kept ?? NONE;
 }
 
