@@ -190,33 +190,24 @@ describe('finished actors', () => {
     },
   });
   const sink = defineActor<number, Msg>({ initial: () => 0, receive: (n) => n + 1 });
-  /** Finished at 2; its first message arms a timer 100 ms out, the second cancels it. */
-  const timed = defineActor<number, Msg | { type: 'tick' }>({
-    initial: () => 0,
-    finished: (n) => n >= 2,
-    receive(state, msg, ctx) {
-      if (msg.type === 'tick') return state + 10;
-      if (msg.type === 'get') {
-        ctx.reply(state);
-        return state;
-      }
-      if (state === 0) ctx.setTimer('nudge', ctx.now + 100, { type: 'tick' });
-      else ctx.cancelTimer('nudge');
-      return state + 1;
-    },
-  });
-
-  /** As `timed`, with its timer 1 s out. */
-  const farTimed = defineActor<number, Msg | { type: 'tick' }>({
-    initial: () => 0,
-    finished: (n) => n >= 2,
-    receive(state, msg, ctx) {
-      if (msg.type === 'tick') return state + 10;
-      if (state === 0) ctx.setTimer('nudge', ctx.now + 1_000, { type: 'tick' });
-      else ctx.cancelTimer('nudge');
-      return state + 1;
-    },
-  });
+  /** Finished at 2; its first message arms a timer `delayMs` out, the second cancels it. */
+  const timedActor = (delayMs: number) =>
+    defineActor<number, Msg | { type: 'tick' }>({
+      initial: () => 0,
+      finished: (n) => n >= 2,
+      receive(state, msg, ctx) {
+        if (msg.type === 'tick') return state + 10;
+        if (msg.type === 'get') {
+          ctx.reply(state);
+          return state;
+        }
+        if (state === 0) ctx.setTimer('nudge', ctx.now + delayMs, { type: 'tick' });
+        else ctx.cancelTimer('nudge');
+        return state + 1;
+      },
+    });
+  const timed = timedActor(100);
+  const farTimed = timedActor(1_000);
 
   it('leave memory as soon as the finished state is written, and come back on the next message', async () => {
     const { system, store } = start({ actors: { finishing, sink } });
