@@ -142,13 +142,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
 async function openStore(config: Config, logger: Logger): Promise<SnapshotStore> {
   const { redisUrl, redisPrefix } = config.server;
+  const eventLogMaxLen = config.file.event_log_max_len;
   if (redisUrl) {
     // Loaded only when asked for, so the embedded mode never pulls in ioredis.
     const { createRedisStore } = await import('./runtime/store/redis-store.js');
-    return createRedisStore({ url: redisUrl, prefix: redisPrefix, logger });
+    return createRedisStore({ url: redisUrl, prefix: redisPrefix, logger, eventLogMaxLen });
   }
   const { MemoryStore } = await import('./runtime/store/memory-store.js');
-  return new MemoryStore();
+  return new MemoryStore(eventLogMaxLen);
 }
 
 /** First signal: graceful stop, exit 0. Second signal or a stop past HARD_EXIT_MS: exit 1 at once. */

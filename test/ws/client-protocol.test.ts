@@ -190,6 +190,24 @@ describe('/ws resumption', () => {
     expect(resets.sort()).toEqual(['*', 'type:echo']);
   });
 
+  it('keeps only `event_log_max_len` events: an older cursor gets reset', async () => {
+    server = await startTestServer({ file: { event_log_max_len: 4 } });
+    const c = await open();
+    const { cursor } = await c.request({ op: 'subscribe', id: 1, topics: ['*'] });
+    // Three events per echo job: two jobs push the subscribe cursor out of a log of four.
+    for (const id of ['a', 'b']) {
+      const ack = await c.request({ op: 'submit_job', id, job: { type: 'echo' } });
+      await c.next(
+        (f) => f.op === 'event' && f.event.type === 'job_completed' && f.event.job_id === ack.job.id,
+      );
+    }
+    const late = await open();
+    await late.request({ op: 'subscribe', id: 1, topics: ['*'], since: cursor });
+    await late.request({ op: 'ping', id: 2 });
+    expect(late.frames.filter((f) => f.op === 'reset').map((f) => f.topic)).toEqual(['*']);
+    expect(late.events()).toEqual([]);
+  });
+
   it('closes a slow consumer with 1008; it resumes from its last cursor without a gap', async () => {
     server = await startTestServer({ file: { websocket: { max_buffered_bytes: 16 * 1024 } } });
     const slow = await open();
