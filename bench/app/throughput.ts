@@ -2,9 +2,9 @@
  * Jobs and workflows through the whole in-process domain: submit → dispatcher → builtin executor →
  * completion, every transition an actor turn (and, with Redis, a durable group-committed write).
  * Closed loop: `--concurrency` submissions in flight; each completion (seen as its event) frees a slot.
- * Reports throughput, latency, this process's CPU time per completed unit (all threads) and how
- * long the event loop was held (p99 and the longest stall) over the measured window. Runs with the
- * server's V8 flags (src/node-flags.ts), re-executing itself to get them.
+ * Reports throughput, latency, this process's CPU time (all threads) and store writes per completed
+ * unit, and how long the event loop was held (p99 and the longest stall) over the measured window.
+ * Runs with the server's V8 flags (src/node-flags.ts), re-executing itself to get them.
  *
  *   node --import tsx bench/app/throughput.ts [--variant jobs-memory|jobs-redis|diamond-memory|diamond-redis]
  *       [--duration 8000] [--warmup 2000] [--concurrency 2000] [--redis redis://127.0.0.1:6379] [--json]
@@ -82,12 +82,17 @@ async function runOne(variant: string): Promise<VariantResult> {
   const workflows = variant.startsWith('diamond');
   const latency = nsHistogram();
   const startedAt = new Map<string, number>();
+  /** Completions seen before their submit's answer: the event can come first (same write). */
+  const early = new Set<string>();
   let completed = 0;
   let measuring = false;
   let stopping = false;
   const done = (id: string) => {
     const started = startedAt.get(id);
-    if (started === undefined) return;
+    if (started === undefined) {
+      early.add(id);
+      return;
+    }
     startedAt.delete(id);
     completed++;
     if (measuring) recordMs(latency, now() - started);
@@ -112,8 +117,8 @@ async function runOne(variant: string): Promise<VariantResult> {
       : target.submitJob({ type: 'echo', input: { n: 1 } }).then((r) => r.job.id);
     pending.then(
       (id) => {
-        // Completion can beat the submit's own ack; then it was already counted.
-        if (!startedAt.has(id)) startedAt.set(id, t0);
+        startedAt.set(id, t0);
+        if (early.delete(id)) done(id);
       },
       () => {
         // Submissions still in flight when the app stops are refused by design, not errors.
@@ -129,6 +134,7 @@ async function runOne(variant: string): Promise<VariantResult> {
   // CPU time of this process (all its threads: GC helpers too) per completed unit: on a shared VM
   // it moves far less from run to run than throughput does.
   const cpuBefore = process.cpuUsage();
+  const writesBefore = app.system.stats().writes;
   // Stalls (a sweep, a full GC, a long turn) that an average hides.
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
@@ -150,6 +156,7 @@ async function runOne(variant: string): Promise<VariantResult> {
   clearInterval(sampler);
   const elapsed = now() - t0;
   const cpu = process.cpuUsage(cpuBefore);
+  const writes = app.system.stats().writes - writesBefore;
   loopDelay.disable();
   measuring = false;
   stopping = true;
@@ -163,6 +170,7 @@ async function runOne(variant: string): Promise<VariantResult> {
     rate,
     completed: completed - before,
     cpuUsPerUnit: (cpu.user + cpu.system) / Math.max(1, completed - before),
+    writesPerUnit: writes / Math.max(1, completed - before),
     loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     errors,
     latency: percentilesUs(latency),
@@ -173,7 +181,15 @@ const results = await runVariants(VARIANTS, values, runOne);
 report('app-throughput', values, results, (rows) =>
   [
     table([
-      ['variant', 'throughput', 'completed', 'CPU per unit', 'loop delay p99 / max', 'errors'],
+      [
+        'variant',
+        'throughput',
+        'completed',
+        'CPU per unit',
+        'writes per unit',
+        'loop delay p99 / max',
+        'errors',
+      ],
       ...rows.map((r) => {
         const loop = r.loopDelayMs as { p99: number; max: number };
         return [
@@ -181,6 +197,7 @@ report('app-throughput', values, results, (rows) =>
           `${fmtRate(r.rate as number)} ${r.unit}`,
           String(r.completed),
           `${(r.cpuUsPerUnit as number).toFixed(1)} µs`,
+          (r.writesPerUnit as number).toFixed(2),
           `${loop.p99.toFixed(1)} / ${loop.max.toFixed(1)} ms`,
           String(r.errors),
         ];
