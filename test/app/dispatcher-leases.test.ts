@@ -147,13 +147,67 @@ describe('execution started before the running write', () => {
     ]);
   });
 
+  it('runs a fast job while its creating write is in flight: one write carries its whole life', async () => {
+    const store = new ControlledStore();
+    h = await startApp({ store, scheduler: { turnMicros: Number.POSITIVE_INFINITY } });
+    // The first job also wakes the dispatcher, which takes a turn of its own.
+    await h.app.submitJob({ type: 'echo', input: 'warm-up' });
+    await h.settle();
+    const { job } = await h.app.submitJob({ type: 'echo', input: 'quick' });
+    // The submit was answered with the job as created, though the write it waited for holds its end.
+    expect(job.status).toBe('pending');
+    await h.settle();
+    const writes = store.commits.flat().filter((entry) => entry.kind === 'job' && entry.id === job.id);
+    expect(writes.map((entry) => (entry.record?.state as JobState | undefined)?.status)).toEqual([
+      'completed',
+    ]);
+    expect(writes[0]!.events.map((event) => (event as { type: string }).type)).toEqual([
+      'job_submitted',
+      'job_started',
+      'job_completed',
+    ]);
+    expect(h.events.forJob(job.id).map((event) => event.type)).toEqual([
+      'job_submitted',
+      'job_started',
+      'job_completed',
+    ]);
+  });
+
+  it('refuses a submit whose creating write fails though its run began; nothing of it stays', async () => {
+    const store = new ControlledStore();
+    h = await startApp({ store });
+    const worker = FakeWorker.connect(h.app, { types: ['text-to-image'], gpuMemoryGb: 8, slots: 1 });
+    await h.settle();
+    store.failCommits((entry) => entry.kind === 'job');
+    const failed = await rejection(h.app.submitJob({ type: 'text-to-image', input: { prompt: 'x' } }));
+    expect(failed.code).toBe('STORE_UNAVAILABLE');
+    await h.settle();
+    // The worker was handed the job before the write failed; its report lands nowhere.
+    const [lost] = worker.assigns;
+    expect(lost).toBeDefined();
+    worker.complete(lost!, 'from a job that never was');
+    await h.settle();
+    expect((await rejection(h.app.getJob(lost!.jobId))).code).toBe('NOT_FOUND');
+    expect(h.events.forJob(lost!.jobId)).toEqual([]);
+
+    // The lease is checked after the ack timeout; the job, not there, refuses it: the slot is free.
+    await h.settle(30_000);
+    expect(worker.cancels.map((c) => c.lease)).toEqual([lost!.lease]);
+    expect((await h.app.stats()).queue.running['text-to-image'] ?? 0).toBe(0);
+    const { job } = await h.app.submitJob({ type: 'text-to-image', input: { prompt: 'y' } });
+    await h.settle();
+    expect(worker.assigns.map((a) => a.jobId)).toEqual([lost!.jobId, job.id]);
+  });
+
   it('cancels the execution and requeues the job when its running write fails', async () => {
     const store = new ControlledStore();
     h = await startApp({ store });
-    const first = FakeWorker.connect(h.app, { types: ['text-to-image'], gpuMemoryGb: 8, slots: 1 });
+    // Created (and durable) before a worker comes: otherwise the job may run while its creating
+    // write is in flight, and one write carries both.
+    const { job } = await h.app.submitJob({ type: 'text-to-image', input: { prompt: 'x' } });
     await h.settle();
     store.failCommits(runningWrite);
-    const { job } = await h.app.submitJob({ type: 'text-to-image', input: { prompt: 'x' } });
+    const first = FakeWorker.connect(h.app, { types: ['text-to-image'], gpuMemoryGb: 8, slots: 1 });
     await h.settle();
     // The worker got the job before the write that failed; the job itself is back to pending.
     expect(first.assigns.map((a) => a.jobId)).toEqual([job.id]);
