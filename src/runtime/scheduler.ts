@@ -14,12 +14,27 @@ export interface Runnable {
   hasWork(): boolean;
 }
 
+/**
+ * Wall time per turn before yielding to I/O. The group commit of a turn goes out when the turn
+ * ends, so the budget weighs how soon sockets are served against how many of an actor's turns
+ * share one write. Writes to the embedded store cost little: short turns.
+ */
+export const TURN_MICROS = 1_000;
+/**
+ * With a durable store a write costs more than the turns it covers, and a longer turn lets a job
+ * be created, leased, run and finished before its first write goes out: an echo job on Redis took
+ * 1.3–2.1 writes at 1 ms and 1.0 at 4 ms, a diamond 22.5 and 15–18, for 7–13 % more throughput
+ * (docs/benchmarks.md §17). Longer still once made batches move in waves, Redis and Node taking
+ * turns (8 ms, before commits went out in calls of at most 64 actors).
+ */
+export const DURABLE_TURN_MICROS = 4_000;
+
 export interface SchedulerOptions {
   /** Messages one runnable may process before the next gets a go (fairness). */
   throughput?: number;
   /** Messages per turn before yielding to I/O. */
   turnMessages?: number;
-  /** Wall time per turn before yielding to I/O. */
+  /** Wall time per turn before yielding to I/O (TURN_MICROS when absent). */
   turnMicros?: number;
   afterTurn: () => void;
 }
@@ -38,11 +53,7 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.throughput = options.throughput ?? 64;
     this.turnMessages = options.turnMessages ?? 20_000;
-    // Short turns keep the store busy: the group commit of a turn goes out when the turn ends, so
-    // Redis works on one batch while the next turn runs. With 8 ms turns, batches moved in waves
-    // and Node sat idle a third of the time waiting for them (jobs on Redis: 10.9k/s at 8 ms,
-    // 15.5k/s at 1 ms; memory store unchanged within noise).
-    this.turnMicros = options.turnMicros ?? 1_000;
+    this.turnMicros = options.turnMicros ?? TURN_MICROS;
     this.afterTurn = options.afterTurn;
   }
 

@@ -33,7 +33,7 @@ import { envelope, SYS_CONFIRM, SYS_TIMER, SYS_USER, settleAsk } from './envelop
 import { GroupCommit } from './group-commit.js';
 import { Mailbox } from './mailbox.js';
 import { Residency } from './residency.js';
-import { Scheduler } from './scheduler.js';
+import { DURABLE_TURN_MICROS, Scheduler, TURN_MICROS } from './scheduler.js';
 import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-store.js';
 import type { DeadLetter, DeadLetterReason } from './supervisor.js';
 import { SystemTimers } from './system-timers.js';
@@ -102,7 +102,11 @@ class System implements ActorSystem, CellHost {
       options.maxCommitsInFlight,
       options.maxWritesPerCommit,
     );
-    this.scheduler = new Scheduler({ ...options.scheduler, afterTurn: () => this.committer.flush() });
+    this.scheduler = new Scheduler({
+      turnMicros: this.store.durable ? DURABLE_TURN_MICROS : TURN_MICROS,
+      ...options.scheduler,
+      afterTurn: () => this.committer.flush(),
+    });
     this.timers = new SystemTimers({
       store: this.store,
       clock: this.clock,
