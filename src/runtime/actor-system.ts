@@ -32,7 +32,7 @@ export interface SystemOptions {
   maxCommitsInFlight?: number;
   /** Actors written per group commit store call at most; a turn's writes beyond it go in further calls. Default 64. */
   maxWritesPerCommit?: number;
-  scheduler?: { throughput?: number; turnMessages?: number; turnMicros?: number };
+  scheduler?: { throughput?: number; turnMessages?: number; turnMicros?: number; busyTurnMicros?: number };
 }
 
 export interface SourcedEvent {

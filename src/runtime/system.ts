@@ -33,7 +33,7 @@ import { envelope, SYS_CONFIRM, SYS_TIMER, SYS_USER, settleAsk } from './envelop
 import { GroupCommit } from './group-commit.js';
 import { Mailbox } from './mailbox.js';
 import { Residency } from './residency.js';
-import { DURABLE_TURN_MICROS, Scheduler, TURN_MICROS } from './scheduler.js';
+import { DURABLE_BUSY_TURN_MICROS, Scheduler } from './scheduler.js';
 import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-store.js';
 import type { DeadLetter, DeadLetterReason } from './supervisor.js';
 import { SystemTimers } from './system-timers.js';
@@ -103,7 +103,7 @@ class System implements ActorSystem, CellHost {
       options.maxWritesPerCommit,
     );
     this.scheduler = new Scheduler({
-      turnMicros: this.store.durable ? DURABLE_TURN_MICROS : TURN_MICROS,
+      ...(this.store.durable ? { busyTurnMicros: DURABLE_BUSY_TURN_MICROS } : {}),
       ...options.scheduler,
       afterTurn: () => this.committer.flush(),
     });

@@ -113,4 +113,43 @@ describe('Scheduler', () => {
     expect(log).toEqual(['a', 'b']);
     expect(turns).toBe(1);
   });
+
+  it('takes the longer budget for the turns that follow one cut short, until the queue empties', async () => {
+    // Every message takes 0.25 ms of a clock the test moves. A slice is one message here, and with a
+    // throughput of 256 the clock is read after every slice (it is read every few hundred messages).
+    let clock = 0;
+    const perTurn: number[] = [];
+    let processedBefore = 0;
+    const scheduler = new Scheduler({
+      throughput: 256,
+      turnMicros: 1_000,
+      busyTurnMicros: 4_000,
+      now: () => clock,
+      afterTurn: () => {
+        perTurn.push(scheduler.processed - processedBefore);
+        processedBefore = scheduler.processed;
+      },
+    });
+    const slow = (left: number): Runnable & { left: number } => ({
+      queued: false,
+      left,
+      runSlice() {
+        this.left--;
+        clock += 0.25;
+        return 1;
+      },
+      hasWork() {
+        return this.left > 0;
+      },
+    });
+    scheduler.schedule(slow(60));
+    await settle();
+    // 5 messages pass 1 ms, 17 pass 4 ms; the last turn empties the queue.
+    expect(perTurn).toEqual([5, 17, 17, 17, 4]);
+    // Not saturated any more: the next work gets the short budget again.
+    perTurn.length = 0;
+    scheduler.schedule(slow(10));
+    await settle();
+    expect(perTurn).toEqual([5, 5]);
+  });
 });
