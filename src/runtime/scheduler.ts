@@ -26,8 +26,9 @@ export const TURN_MICROS = 1_000;
  * run and finished before its first write goes out: an echo job on Redis took 1.3–2.1 writes at
  * 1 ms and 1.0 at 4 ms, a diamond 22.5 and 15–18, for 3–20 % more throughput (docs/benchmarks.md
  * §17). Not below saturation: at 2k jobs/s, 4-ms turns took the p99 of submit → completion from
- * 11–12 to 16–23 ms. Longer still once made batches move in waves, Redis and Node taking turns
- * (8 ms, before commits went out in calls of at most 64 actors).
+ * 11–12 to 16–23 ms. Not with the embedded store, whose writes cost little: there it took 2–5 %
+ * less CPU per job but 3–7 % less throughput. Longer still once made batches move in waves, Redis
+ * and Node taking turns (8 ms, before commits went out in calls of at most 64 actors).
  */
 export const DURABLE_BUSY_TURN_MICROS = 4_000;
 
