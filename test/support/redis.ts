@@ -18,6 +18,9 @@ export interface ThrowawayRedis {
   port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Freezes the server (SIGSTOP): commands sent meanwhile time out, then run on `resume`. */
+  pause(): void;
+  resume(): void;
   dispose(): Promise<void>;
 }
 
@@ -45,6 +48,12 @@ export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
     port,
     start,
     stop,
+    pause: () => {
+      (child as ChildProcess | null)?.kill('SIGSTOP');
+    },
+    resume: () => {
+      (child as ChildProcess | null)?.kill('SIGCONT');
+    },
     dispose: async () => {
       await stop();
       rmSync(dir, { recursive: true, force: true });
