@@ -165,6 +165,15 @@ export function createDispatcherLogic(options: DispatcherOptions) {
           ctx.tell(jobRef(msg.jobId), { type: 'lease_lost', lease: msg.lease } satisfies JobMsg);
           break;
         }
+        const worker = state.workers.get(lease.workerId);
+        const target = { jobId: msg.jobId, lease: msg.lease, workerId: lease.workerId };
+        if (lease.started && worker?.executor.isExecuting?.(target) === false) {
+          // The execution is over, yet the job still runs on it: the write that took its result
+          // failed. Left alone it stayed `running` for good (builtin types have no timeout).
+          endLease(state, msg.lease);
+          ctx.tell(jobRef(msg.jobId), { type: 'lease_lost', lease: msg.lease } satisfies JobMsg);
+          break;
+        }
         lease.accepted = true;
         return state;
       }

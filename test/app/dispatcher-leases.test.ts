@@ -232,3 +232,48 @@ describe('execution started before the running write', () => {
     expect((await h.app.stats()).queue.running['text-to-image'] ?? 0).toBe(0);
   });
 });
+
+describe('a result lost with a failed write', () => {
+  it('runs an in-process job again when its completed write failed; the lease check finds it', async () => {
+    const store = new ControlledStore();
+    h = await startApp({ store });
+    const { job } = await h.app.submitJob({ type: 'sleep', input: { ms: 10 } });
+    await h.settle();
+    expect((await h.app.getJob(job.id)).status).toBe('running');
+    store.failCommits(
+      (entry) => entry.kind === 'job' && (entry.record?.state as JobState | null)?.status === 'completed',
+    );
+    await h.settle(10);
+    // The sleep is over, and its result went with the write: the job is still running on the lease.
+    expect((await h.app.getJob(job.id)).status).toBe('running');
+    expect(h.events.ofType('job_completed')).toHaveLength(0);
+
+    // The lease check: the job still runs on the lease, the executor no longer does. Run it again.
+    await h.settle(30_000);
+    await h.settle(10);
+    expect(await h.app.getJob(job.id)).toMatchObject({
+      status: 'completed',
+      output: { slept_ms: 10 },
+      attempts: 1,
+    });
+    expect(h.events.typesFor(job.id)).toEqual([
+      'job_submitted',
+      'job_started',
+      'job_started',
+      'job_completed',
+    ]);
+    expect((await h.app.stats()).queue.running.sleep ?? 0).toBe(0);
+  });
+
+  it('leaves a lease alone while its in-process execution still runs', async () => {
+    h = await startApp();
+    const { job } = await h.app.submitJob({ type: 'sleep', input: { ms: 90_000 } });
+    await h.settle();
+    await h.settle(30_000);
+    await h.settle(30_000);
+    expect((await h.app.getJob(job.id)).status).toBe('running');
+    await h.settle(30_000);
+    expect(await h.app.getJob(job.id)).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(h.events.typesFor(job.id)).toEqual(['job_submitted', 'job_started', 'job_completed']);
+  });
+});

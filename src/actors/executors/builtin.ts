@@ -118,6 +118,11 @@ export class BuiltinExecutor implements Executor {
     if (running.timer !== null || running.pending) this.running.set(key(assignment), running);
   }
 
+  /** Handlers that finish at once (echo, fail) are over by the time anyone asks. */
+  isExecuting(target: CancelTarget): boolean {
+    return this.running.has(`${target.jobId}\0${target.lease}`);
+  }
+
   cancel(target: CancelTarget): void {
     const running = this.running.get(`${target.jobId}\0${target.lease}`);
     if (!running) return;

@@ -44,4 +44,11 @@ export interface Executor {
   start(assignment: Assignment, sink: ExecutionSink): void;
   /** Best effort: stop work for this lease (timeout or cancel). */
   cancel(target: CancelTarget, reason: string): void;
+  /**
+   * Whether the execution of this lease is still in this executor's hands. In-process executors
+   * know; a remote worker's executions are known only to the worker, so `remote` does not say.
+   * A job still running on a lease whose execution is over lost its result (the write that took
+   * it failed): the dispatcher's lease check asks this and runs the job again.
+   */
+  isExecuting?(target: CancelTarget): boolean;
 }

@@ -62,6 +62,10 @@ export class ThreadExecutor implements Executor {
     );
   }
 
+  isExecuting(target: CancelTarget): boolean {
+    return this.running.has(`${target.jobId}\0${target.lease}`);
+  }
+
   /** The job has already moved on (cancelled, or failed with TIMEOUT): stop the thread, report nothing. */
   cancel(target: CancelTarget): void {
     const key = `${target.jobId}\0${target.lease}`;
