@@ -3,7 +3,12 @@
  * reports progress and the result with the job's lease, sends heartbeats, and aborts a job the
  * server cancels. After a lost connection it reconnects and registers again; jobs it held are
  * requeued by the server meanwhile, so their late results are refused (LEASE_STALE) and dropped.
+ * A result the server could not take for now (a retryable error: its store unreachable, say) is
+ * sent again, backing off up to `REPORT_RETRY_MAX_MS`, until the server answers `ok` or refuses it
+ * for good: otherwise the job stayed `running` until its attempt timed out, or for good.
  */
+
+import { ERROR_CODES } from '../errors.js';
 import type { JobError } from '../schemas/common.js';
 import type { AssignedJob, WireError } from '../schemas/ws.js';
 import { MailroomConnectionError } from './http-client.js';
@@ -43,9 +48,24 @@ export type WorkerActivity =
   | { kind: 'refused'; jobId: string | undefined; error: WireError }
   | { kind: 'disconnected'; code: number; reason: string };
 
+/** The first wait before a refused result is sent again; it doubles up to REPORT_RETRY_MAX_MS. */
+const REPORT_RETRY_MS = 200;
+const REPORT_RETRY_MAX_MS = 5_000;
+
+/** A result sent and not yet answered. */
+interface Unanswered {
+  frame: Record<string, unknown>;
+  retries: number;
+  timer: NodeJS.Timeout | null;
+}
+
 export class WorkerClient {
   private readonly socket: ReconnectingSocket;
   private readonly running = new Map<string, { job: AssignedJob; abort: AbortController }>();
+  /** Results (complete, fail) sent and not yet answered `ok`, by job id. */
+  private readonly unanswered = new Map<string, Unanswered>();
+  /** Progress frames sent and not yet answered, by job id: a job's answers come in the order sent. */
+  private readonly progressUnanswered = new Map<string, number>();
   private heartbeat: NodeJS.Timeout | null = null;
   /** The first registration's outcome, awaited by start(). */
   private registration: { resolve(workerId: string): void; reject(error: Error): void } | null = null;
@@ -61,6 +81,8 @@ export class WorkerClient {
         // The server requeues these the moment it sees the socket gone; their results would be refused.
         for (const { abort } of this.running.values()) abort.abort(new Error('connection lost'));
         this.running.clear();
+        // Requeued as well: a result sent again would be refused.
+        this.forgetUnanswered();
         options.onActivity?.({ kind: 'disconnected', code, reason });
       },
     });
@@ -90,6 +112,7 @@ export class WorkerClient {
   stop(): void {
     this.stopHeartbeat();
     for (const { abort } of this.running.values()) abort.abort(new Error('worker stopping'));
+    this.forgetUnanswered();
     this.socket.close();
   }
 
@@ -129,7 +152,15 @@ export class WorkerClient {
         this.options.onActivity?.({ kind: 'cancelled', job: entry.job, reason: String(frame.reason) });
         return;
       }
+      case 'ok':
+        if (!this.progressAnswered(frame.job_id as string | undefined)) this.answered(frame.job_id as string);
+        return;
       case 'error':
+        if (
+          !this.progressAnswered(frame.job_id as string | undefined) &&
+          this.retryReport(frame.job_id as string | undefined, frame.error as WireError)
+        )
+          return;
         if (this.workerId === null && this.registration) {
           // Refused before registering (a type that is not remote, bad slots): start() fails with it.
           this.registration.reject(apiError(frame.error as WireError));
@@ -159,6 +190,7 @@ export class WorkerClient {
           progress,
           ...(message ? { message } : {}),
         });
+        this.progressUnanswered.set(job.id, (this.progressUnanswered.get(job.id) ?? 0) + 1);
       },
       signal: abort.signal,
     };
@@ -167,6 +199,8 @@ export class WorkerClient {
       if (abort.signal.aborted || this.running.get(job.id)?.abort !== abort) return;
       this.running.delete(job.id);
       this.socket.send(report);
+      this.answered(job.id);
+      this.unanswered.set(job.id, { frame: report, retries: 0, timer: null });
       this.options.onActivity?.(activity);
     };
     Promise.resolve()
@@ -192,6 +226,53 @@ export class WorkerClient {
           settle({ op: 'fail', job_id: job.id, lease: job.lease, error }, { kind: 'failed', job, error });
         },
       );
+  }
+
+  /** True when this answer (`ok` or `error`) is one of the job's progress frames'. */
+  private progressAnswered(jobId: string | undefined): boolean {
+    if (jobId === undefined) return false;
+    const count = this.progressUnanswered.get(jobId);
+    if (count === undefined) return false;
+    if (count <= 1) this.progressUnanswered.delete(jobId);
+    else this.progressUnanswered.set(jobId, count - 1);
+    return true;
+  }
+
+  /**
+   * Sends a result again when the server refused it with a retryable error; false when the error
+   * is not about a result waiting for an answer (or is final), so it is reported as refused.
+   */
+  private retryReport(jobId: string | undefined, error: WireError): boolean {
+    const waiting = jobId === undefined ? undefined : this.unanswered.get(jobId);
+    if (!waiting) return false;
+    const retryable = (ERROR_CODES as Record<string, { retryable: boolean }>)[error.code]?.retryable === true;
+    if (!retryable) {
+      this.answered(jobId);
+      return false;
+    }
+    if (waiting.timer !== null) return true;
+    const delay = Math.min(REPORT_RETRY_MAX_MS, REPORT_RETRY_MS * 2 ** waiting.retries);
+    waiting.retries++;
+    waiting.timer = setTimeout(() => {
+      waiting.timer = null;
+      if (this.unanswered.get(jobId!) === waiting) this.socket.send(waiting.frame);
+    }, delay);
+    waiting.timer.unref();
+    return true;
+  }
+
+  private answered(jobId: string | undefined): void {
+    if (jobId === undefined) return;
+    const waiting = this.unanswered.get(jobId);
+    if (!waiting) return;
+    if (waiting.timer !== null) clearTimeout(waiting.timer);
+    this.unanswered.delete(jobId);
+  }
+
+  private forgetUnanswered(): void {
+    for (const waiting of this.unanswered.values()) if (waiting.timer !== null) clearTimeout(waiting.timer);
+    this.unanswered.clear();
+    this.progressUnanswered.clear();
   }
 
   private startHeartbeat(intervalMs: number): void {

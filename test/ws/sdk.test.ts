@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpClient, type WorkerActivity, WorkerClient, WsClient } from '../../src/client/index.js';
+import type { MemoryStore } from '../../src/runtime/store/memory-store.js';
 import type { MailroomEvent } from '../../src/schemas/events.js';
 import { startTestServer, type TestServer, waitForJob } from '../http/support.js';
 import { CuttableProxy, eventually } from './support.js';
@@ -116,5 +117,44 @@ describe('WorkerClient', () => {
     expect(finished.worker_id).toBe(worker.workerId);
     expect(activity.filter((a) => a.kind === 'registered')).toHaveLength(2);
     expect(activity.filter((a) => a.kind === 'completed')).toHaveLength(2);
+  });
+
+  it('sends a result again while the server cannot take it, until it is taken once', async () => {
+    server = await startTestServer();
+    const store = server.server.app.system.store as MemoryStore;
+    let finish: () => void = () => {};
+    const finishing = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const activity: WorkerActivity[] = [];
+    const worker = await WorkerClient.start({
+      url: server.base,
+      name: 'retrying-worker',
+      types: ['text-to-image'],
+      capabilities: { gpu_memory_gb: 16 },
+      onActivity: (a) => activity.push(a),
+      handler: async (_job, ctx) => {
+        ctx.progress(50);
+        await finishing;
+        return { output: 'done' };
+      },
+    });
+    closers.push(() => worker.stop());
+    const http = new HttpClient({ url: server.base });
+    const job = await http.submitJob({ type: 'text-to-image', input: { prompt: 'x' } });
+    await waitForJob(server.base, job.id, (j) => j.progress === 50);
+
+    // The store stops answering just as the result goes out: the server refuses it for now.
+    store.failing = true;
+    finish();
+    await eventually(() => (activity.some((a) => a.kind === 'completed') ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await http.getJob(job.id)).status).toBe('running');
+    store.failing = false;
+
+    const done = await waitForJob(server.base, job.id, (j) => j.status === 'completed', {}, 10_000);
+    expect(done).toMatchObject({ output: 'done', attempts: 1 });
+    // Taken once; the refusal for now was not reported as a refusal.
+    expect(activity.filter((a) => a.kind === 'refused')).toEqual([]);
   });
 });
