@@ -4,8 +4,9 @@
  * server cancels. After a lost connection it reconnects and registers again; jobs it held are
  * requeued by the server meanwhile, so their late results are refused (LEASE_STALE) and dropped.
  * A result the server could not take for now (a retryable error: its store unreachable, say) is
- * sent again, backing off up to `REPORT_RETRY_MAX_MS`, until the server answers `ok` or refuses it
- * for good: otherwise the job stayed `running` until its attempt timed out, or for good.
+ * sent again, backing off up to `REPORT_RETRY_MAX_MS`, until the server answers `ok`, refuses it
+ * for good, or about five minutes have passed: otherwise the job stayed `running` until its attempt
+ * timed out, or for good.
  */
 
 import { ERROR_CODES } from '../errors.js';
@@ -51,6 +52,8 @@ export type WorkerActivity =
 /** The first wait before a refused result is sent again; it doubles up to REPORT_RETRY_MAX_MS. */
 const REPORT_RETRY_MS = 200;
 const REPORT_RETRY_MAX_MS = 5_000;
+/** About five minutes of tries: past that the refusal is reported and the attempt timeout decides. */
+const REPORT_RETRIES = 60;
 
 /** A result sent and not yet answered. */
 interface Unanswered {
@@ -246,7 +249,7 @@ export class WorkerClient {
     const waiting = jobId === undefined ? undefined : this.unanswered.get(jobId);
     if (!waiting) return false;
     const retryable = (ERROR_CODES as Record<string, { retryable: boolean }>)[error.code]?.retryable === true;
-    if (!retryable) {
+    if (!retryable || waiting.retries >= REPORT_RETRIES) {
       this.answered(jobId);
       return false;
     }
