@@ -165,9 +165,8 @@ export function createDispatcherLogic(options: DispatcherOptions) {
           ctx.tell(jobRef(msg.jobId), { type: 'lease_lost', lease: msg.lease } satisfies JobMsg);
           break;
         }
-        const worker = state.workers.get(lease.workerId);
-        const target = { jobId: msg.jobId, lease: msg.lease, workerId: lease.workerId };
-        if (lease.started && worker?.executor.isExecuting?.(target) === false) {
+        const executing = lease.started ? isExecuting(state, lease) : undefined;
+        if (executing === false) {
           // The execution is over, yet the job still runs on it: the write that took its result
           // failed. Left alone it stayed `running` for good (builtin types have no timeout).
           endLease(state, msg.lease);
@@ -175,6 +174,8 @@ export function createDispatcherLogic(options: DispatcherOptions) {
           break;
         }
         lease.accepted = true;
+        // Still running in this process: looked at again later, should its end be lost the same way.
+        if (executing === true) armTick(state, ctx, ctx.now + leaseAckTimeoutMs);
         return state;
       }
       case 'lease_refused': {
@@ -208,6 +209,7 @@ export function createDispatcherLogic(options: DispatcherOptions) {
         state.tickAt = Number.POSITIVE_INFINITY;
         checkOpenLeases(state, ctx);
         expireUncheckedLeases(state, ctx.now);
+        if (recheckEndedExecutions(state, ctx)) armTick(state, ctx, ctx.now + leaseAckTimeoutMs);
         break;
       case 'stats':
         ctx.reply(stats(state));
@@ -233,10 +235,30 @@ export function createDispatcherLogic(options: DispatcherOptions) {
     if (oldest) wakeAt = Math.min(wakeAt, oldest.issuedAt + leaseAckTimeoutMs);
     const asked = oldestOpen(state.checked, state);
     if (asked) wakeAt = Math.min(wakeAt, asked.checkedAt! + leaseAckTimeoutMs);
-    if (wakeAt < state.tickAt) {
-      state.tickAt = wakeAt;
-      ctx.setTimer('tick', wakeAt, { type: 'tick' });
+    armTick(state, ctx, wakeAt);
+  }
+
+  /**
+   * Accepted leases whose in-process execution is over are asked about again: the job ends such a
+   * lease within moments of the execution's end, unless the write that took the result failed.
+   * True while accepted leases of in-process executions remain open (to look at again later).
+   */
+  function recheckEndedExecutions(state: DispatcherState, ctx: Ctx): boolean {
+    let watching = false;
+    for (const lease of state.leases.values()) {
+      if (!lease.accepted || !lease.started) continue;
+      const executing = isExecuting(state, lease);
+      if (executing === undefined) continue;
+      if (executing) {
+        watching = true;
+        continue;
+      }
+      lease.accepted = false;
+      lease.checkedAt = ctx.now;
+      state.checked.push(lease);
+      ctx.tell(jobRef(lease.entry.jobId), { type: 'lease_check', lease: lease.token } satisfies JobMsg);
     }
+    return watching;
   }
 
   /** The next job this worker may run, visiting its types round-robin. */
@@ -358,6 +380,22 @@ function oldestOpen(queue: Queue<Lease>, state: DispatcherState): Lease | undefi
     if (!head.accepted && state.leases.get(head.token) === head) return head;
     queue.shift();
   }
+}
+
+function armTick(state: DispatcherState, ctx: Ctx, at: number): void {
+  if (at >= state.tickAt) return;
+  state.tickAt = at;
+  ctx.setTimer('tick', at, { type: 'tick' });
+}
+
+/** Whether the lease's executor still runs it; undefined when the executor cannot tell (remote). */
+function isExecuting(state: DispatcherState, lease: Lease): boolean | undefined {
+  const worker = state.workers.get(lease.workerId);
+  return worker?.executor.isExecuting?.({
+    jobId: lease.entry.jobId,
+    lease: lease.token,
+    workerId: lease.workerId,
+  });
 }
 
 function addWorker(state: DispatcherState, info: WorkerInfo, executor: Executor): void {

@@ -265,6 +265,32 @@ describe('a result lost with a failed write', () => {
     expect((await h.app.stats()).queue.running.sleep ?? 0).toBe(0);
   });
 
+  it('finds a result lost after the lease was checked: the next look runs the job again', async () => {
+    const store = new ControlledStore();
+    h = await startApp({ store });
+    const { job } = await h.app.submitJob({ type: 'sleep', input: { ms: 45_000 } });
+    await h.settle();
+    // Checked at 30 s and accepted: the sleep still runs.
+    await h.settle(30_000);
+    store.failCommits(
+      (entry) => entry.kind === 'job' && (entry.record?.state as JobState | null)?.status === 'completed',
+    );
+    // It ends at 45 s, and its result goes with the failed write.
+    await h.settle(15_000);
+    expect((await h.app.getJob(job.id)).status).toBe('running');
+    // The next look (60 s) finds the lease open and the sleep over: the job runs again.
+    await h.settle(15_000);
+    await h.settle(45_000);
+    expect(await h.app.getJob(job.id)).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(h.events.typesFor(job.id)).toEqual([
+      'job_submitted',
+      'job_started',
+      'job_started',
+      'job_completed',
+    ]);
+    expect((await h.app.stats()).queue.running.sleep ?? 0).toBe(0);
+  });
+
   it('leaves a lease alone while its in-process execution still runs', async () => {
     h = await startApp();
     const { job } = await h.app.submitJob({ type: 'sleep', input: { ms: 90_000 } });
