@@ -9,14 +9,27 @@
 import type { ActorContext } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
 import { Queue } from '../runtime/mailbox.js';
-import type { DispatcherMsg, DispatcherStats } from './dispatcher-messages.js';
-import type { ExecutionSink, Executor, WorkerInfo } from './executors/executor.js';
+import type { DispatcherMsg } from './dispatcher-messages.js';
+import {
+  addWorker,
+  armTick,
+  type DispatcherState,
+  isExecuting,
+  type Lease,
+  oldestOpen,
+  rateBucket,
+  stats,
+  type Worker,
+} from './dispatcher-state.js';
+import type { ExecutionSink, Executor } from './executors/executor.js';
 import { newLease } from './ids.js';
 import type { JobMsg } from './job.js';
 import { jobRef } from './job.js';
 import type { NeededResources } from './requirements.js';
 import { workerSatisfies } from './requirements.js';
 import { type QueueEntry, TypeQueue } from './type-queue.js';
+
+export type { DispatcherState } from './dispatcher-state.js';
 
 export interface DispatchTypeLimits {
   name: string;
@@ -38,46 +51,6 @@ export interface DispatcherOptions {
    * refuses within as long again is given up (the execution cancelled, the job requeued).
    */
   leaseAckTimeoutMs?: number;
-}
-
-interface Worker extends WorkerInfo {
-  executor: Executor;
-  running: number;
-  /** Round-robin position over `types`, for fairness between types. */
-  nextType: number;
-}
-
-interface Lease {
-  token: string;
-  entry: QueueEntry;
-  workerId: string;
-  /** The job answered a lease check: it runs on this lease, durably. */
-  accepted: boolean;
-  /** Handed to the executor (which happens before any check). */
-  started: boolean;
-  issuedAt: number;
-  /** When the job was asked about the lease, or null before. */
-  checkedAt: number | null;
-}
-
-interface RateBucket {
-  tokens: number;
-  capacity: number;
-  perMs: number;
-  updatedAt: number;
-}
-
-export interface DispatcherState {
-  queues: Map<string, TypeQueue>;
-  workers: Map<string, Worker>;
-  leases: Map<string, Lease>;
-  /** Leases in the order they were issued; checked or ended ones are dropped from the head lazily. */
-  unaccepted: Queue<Lease>;
-  /** Leases asked about, in the order they were; answered or ended ones are dropped lazily. */
-  checked: Queue<Lease>;
-  running: Map<string, number>;
-  rates: Map<string, RateBucket>;
-  tickAt: number;
 }
 
 type Ctx = ActorContext<DispatcherMsg>;
@@ -370,59 +343,4 @@ export function createDispatcherLogic(options: DispatcherOptions) {
   }
 
   return defineActor<DispatcherState, DispatcherMsg>({ initial, receive, ephemeral: true });
-}
-
-/** The oldest lease of `queue` still open and unanswered, dropping settled ones on the way. */
-function oldestOpen(queue: Queue<Lease>, state: DispatcherState): Lease | undefined {
-  for (;;) {
-    const head = queue.peek();
-    if (!head) return undefined;
-    if (!head.accepted && state.leases.get(head.token) === head) return head;
-    queue.shift();
-  }
-}
-
-function armTick(state: DispatcherState, ctx: Ctx, at: number): void {
-  if (at >= state.tickAt) return;
-  state.tickAt = at;
-  ctx.setTimer('tick', at, { type: 'tick' });
-}
-
-/** Whether the lease's executor still runs it; undefined when the executor cannot tell (remote). */
-function isExecuting(state: DispatcherState, lease: Lease): boolean | undefined {
-  const worker = state.workers.get(lease.workerId);
-  return worker?.executor.isExecuting?.({
-    jobId: lease.entry.jobId,
-    lease: lease.token,
-    workerId: lease.workerId,
-  });
-}
-
-function addWorker(state: DispatcherState, info: WorkerInfo, executor: Executor): void {
-  state.workers.set(info.id, { ...info, executor, running: 0, nextType: 0 });
-}
-
-function rateBucket(state: DispatcherState, type: string, rate: number, now: number): RateBucket {
-  let bucket = state.rates.get(type);
-  if (!bucket) {
-    const capacity = Math.max(1, rate);
-    bucket = { tokens: capacity, capacity, perMs: rate / 1000, updatedAt: now };
-    state.rates.set(type, bucket);
-  }
-  bucket.tokens = Math.min(bucket.capacity, bucket.tokens + (now - bucket.updatedAt) * bucket.perMs);
-  bucket.updatedAt = now;
-  return bucket;
-}
-
-function stats(state: DispatcherState): DispatcherStats {
-  const queued: Record<string, number> = {};
-  for (const [type, queue] of state.queues) queued[type] = queue.size;
-  const byWorker: Record<string, number> = {};
-  for (const worker of state.workers.values()) byWorker[worker.id] = worker.running;
-  return {
-    queued,
-    running: Object.fromEntries(state.running),
-    running_by_worker: byWorker,
-    workers: state.workers.size,
-  };
 }
