@@ -46,6 +46,8 @@ export interface DispatcherState {
   running: Map<string, number>;
   rates: Map<string, RateBucket>;
   tickAt: number;
+  /** When accepted leases of in-process executions are next looked at (see recheckEndedExecutions). */
+  recheckAt: number;
 }
 
 type Ctx = ActorContext<DispatcherMsg>;

@@ -69,6 +69,7 @@ export function createDispatcherLogic(options: DispatcherOptions) {
       running: new Map(),
       rates: new Map(),
       tickAt: Number.POSITIVE_INFINITY,
+      recheckAt: Number.POSITIVE_INFINITY,
     };
     const builtinTypes = options.types.filter((type) => type.executor === 'builtin').map((type) => type.name);
     const builtin = options.executors.builtin;
@@ -148,7 +149,7 @@ export function createDispatcherLogic(options: DispatcherOptions) {
         }
         lease.accepted = true;
         // Still running in this process: looked at again later, should its end be lost the same way.
-        if (executing === true) armTick(state, ctx, ctx.now + leaseAckTimeoutMs);
+        if (executing === true) scheduleRecheck(state, ctx);
         return state;
       }
       case 'lease_refused': {
@@ -182,7 +183,13 @@ export function createDispatcherLogic(options: DispatcherOptions) {
         state.tickAt = Number.POSITIVE_INFINITY;
         checkOpenLeases(state, ctx);
         expireUncheckedLeases(state, ctx.now);
-        if (recheckEndedExecutions(state, ctx)) armTick(state, ctx, ctx.now + leaseAckTimeoutMs);
+        // Ticks also come for other leases' deadlines: the pass over every open lease only when due.
+        if (ctx.now >= state.recheckAt) {
+          state.recheckAt = Number.POSITIVE_INFINITY;
+          if (recheckEndedExecutions(state, ctx)) scheduleRecheck(state, ctx);
+        } else {
+          armTick(state, ctx, state.recheckAt);
+        }
         break;
       case 'stats':
         ctx.reply(stats(state));
@@ -209,6 +216,11 @@ export function createDispatcherLogic(options: DispatcherOptions) {
     const asked = oldestOpen(state.checked, state);
     if (asked) wakeAt = Math.min(wakeAt, asked.checkedAt! + leaseAckTimeoutMs);
     armTick(state, ctx, wakeAt);
+  }
+
+  function scheduleRecheck(state: DispatcherState, ctx: Ctx): void {
+    state.recheckAt = Math.min(state.recheckAt, ctx.now + leaseAckTimeoutMs);
+    armTick(state, ctx, state.recheckAt);
   }
 
   /**

@@ -270,13 +270,18 @@ describe('a result lost with a failed write', () => {
     h = await startApp({ store });
     const { job } = await h.app.submitJob({ type: 'sleep', input: { ms: 45_000 } });
     await h.settle();
+    await h.settle(5_000);
+    // Another lease, whose own check (at 35 s) comes between this one's check and its next look.
+    const { job: other } = await h.app.submitJob({ type: 'sleep', input: { ms: 200_000 } });
+    await h.settle();
     // Checked at 30 s and accepted: the sleep still runs.
-    await h.settle(30_000);
+    await h.settle(25_000);
     store.failCommits(
       (entry) => entry.kind === 'job' && (entry.record?.state as JobState | null)?.status === 'completed',
     );
+    await h.settle(5_000);
     // It ends at 45 s, and its result goes with the failed write.
-    await h.settle(15_000);
+    await h.settle(10_000);
     expect((await h.app.getJob(job.id)).status).toBe('running');
     // The next look (60 s) finds the lease open and the sleep over: the job runs again.
     await h.settle(15_000);
@@ -288,7 +293,9 @@ describe('a result lost with a failed write', () => {
       'job_started',
       'job_completed',
     ]);
-    expect((await h.app.stats()).queue.running.sleep ?? 0).toBe(0);
+    // The other one still sleeps, on its first lease.
+    expect(h.events.typesFor(other.id)).toEqual(['job_submitted', 'job_started']);
+    expect((await h.app.stats()).queue.running.sleep).toBe(1);
   });
 
   it('leaves a lease alone while its in-process execution still runs', async () => {
