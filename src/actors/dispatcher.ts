@@ -186,10 +186,9 @@ export function createDispatcherLogic(options: DispatcherOptions) {
         // Ticks also come for other leases' deadlines: the pass over every open lease only when due.
         if (ctx.now >= state.recheckAt) {
           state.recheckAt = Number.POSITIVE_INFINITY;
-          if (recheckEndedExecutions(state, ctx)) scheduleRecheck(state, ctx);
-        } else {
-          armTick(state, ctx, state.recheckAt);
+          if (recheckEndedExecutions(state, ctx)) state.recheckAt = ctx.now + leaseAckTimeoutMs;
         }
+        armTick(state, ctx, state.recheckAt);
         break;
       case 'stats':
         ctx.reply(stats(state));

@@ -126,19 +126,21 @@ describe('lease hand-off', () => {
 describe('execution started before the running write', () => {
   const runningWrite = (entry: CommitEntry) =>
     entry.kind === 'job' && (entry.record?.state as JobState | null)?.status === 'running';
+  /** The job's writes, in order. */
+  const writesOf = (store: ControlledStore, jobId: string) =>
+    store.commits.flat().filter((entry) => entry.kind === 'job' && entry.id === jobId);
+  const statusOf = (entry: CommitEntry) => (entry.record?.state as JobState | undefined)?.status;
 
   it('writes a fast job once when queued and once when done: its start and its end share a write', async () => {
     const store = new ControlledStore();
     // Start and end share a write when they fall in one scheduler turn; a turn cut short by its
     // time budget (a slow or busy machine) would write them apart, so the budget is lifted here.
     h = await startApp({ store, scheduler: { turnMicros: Number.POSITIVE_INFINITY } });
+    // The server's first job: the dispatcher wakes up for it in a turn of its own, after the
+    // creating write has gone out (the next test has the later jobs, written once).
     const { job } = await h.app.submitJob({ type: 'echo', input: 'quick' });
     await h.settle();
-    const writes = store.commits.flat().filter((entry) => entry.kind === 'job' && entry.id === job.id);
-    expect(writes.map((entry) => (entry.record?.state as JobState | undefined)?.status)).toEqual([
-      'pending',
-      'completed',
-    ]);
+    expect(writesOf(store, job.id).map(statusOf)).toEqual(['pending', 'completed']);
     // Both transitions are still published, each once, in order, from the durable log.
     expect(h.events.forJob(job.id).map((event) => event.type)).toEqual([
       'job_submitted',
@@ -157,10 +159,8 @@ describe('execution started before the running write', () => {
     // The submit was answered with the job as created, though the write it waited for holds its end.
     expect(job.status).toBe('pending');
     await h.settle();
-    const writes = store.commits.flat().filter((entry) => entry.kind === 'job' && entry.id === job.id);
-    expect(writes.map((entry) => (entry.record?.state as JobState | undefined)?.status)).toEqual([
-      'completed',
-    ]);
+    const writes = writesOf(store, job.id);
+    expect(writes.map(statusOf)).toEqual(['completed']);
     expect(writes[0]!.events.map((event) => (event as { type: string }).type)).toEqual([
       'job_submitted',
       'job_started',
