@@ -21,6 +21,14 @@ export interface SystemOptions {
   askTimeoutMs?: number;
   /** How long an unconfirmed reliable message waits before it is sent again. */
   redeliverMs?: number;
+  /**
+   * Whether `tellReliably` keeps each message in the sender's outbox until the receiver confirms
+   * it durably handled it, and redelivers what is unconfirmed. Default: whether the store is
+   * durable. Without a durable store nothing outlives the process, so there is no crash to
+   * redeliver after: a reliable message then goes as a plain tell once the sender's turn is
+   * written, in order per sender, with no outbox entry, sequence number or confirmation.
+   */
+  confirmedDelivery?: boolean;
   /** Guardian for the `escalate` directive. */
   onEscalate?: (error: unknown, ref: ActorRef, msg: unknown) => void;
   /**

@@ -34,7 +34,8 @@ export interface ActorContext<M> {
    * A message that must not be lost: kept in this actor's snapshot (outbox) until the receiver
    * confirms it durably handled it; redelivered after crashes; the receiver drops duplicates.
    * `fresh`: the receiver was never written (an id made in this turn), so its first delivery skips
-   * the store read; redeliveries read it as usual.
+   * the store read; redeliveries read it as usual. Without a durable store (there is no crash to
+   * redeliver after) it is a plain tell sent once this turn is written (`confirmedDelivery`).
    */
   tellReliably(to: ActorRef, msg: unknown, options?: { fresh?: boolean }): void;
   /** Answers the current ask once this turn's state is durable. */

@@ -19,6 +19,8 @@ export const PHASE_STOPPED = 3;
 export interface CellHost {
   now(): number;
   readonly redeliverMs: number;
+  /** SystemOptions.confirmedDelivery, resolved. */
+  readonly confirmedDelivery: boolean;
   schedule(cell: ActorCell): void;
   markDirty(cell: ActorCell): void;
   /** Wakes the cell at `at`; true when the firing is held in memory (it is due soon). */

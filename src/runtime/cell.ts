@@ -195,6 +195,7 @@ export class ActorCell implements Runnable {
       env,
       this.lastActive,
       this.host.redeliverMs,
+      this.host.confirmedDelivery,
     );
     if (firedTimer !== null) delete ctx.draftTimers()[firedTimer];
     let result: unknown;

@@ -23,7 +23,7 @@ export interface Effect {
   ask: AskHandle | null;
   seq: number;
   error: MailroomError | null;
-  /** For EFFECT_SEND_RELIABLE: the receiver was never written (see AskOptions.fresh). */
+  /** For EFFECT_SEND_RELIABLE and EFFECT_TELL: the receiver was never written (see AskOptions.fresh). */
   fresh: boolean;
 }
 

@@ -68,6 +68,7 @@ class System implements ActorSystem, CellHost {
   readonly store: SnapshotStore;
   readonly clock: Clock;
   readonly redeliverMs: number;
+  readonly confirmedDelivery: boolean;
   private readonly logger: Logger;
   private readonly logics = new Map<string, ActorLogic<unknown, unknown>>();
   private readonly residency: Residency;
@@ -92,6 +93,7 @@ class System implements ActorSystem, CellHost {
     this.residency = new Residency(this.clock, this.passivateAfterMs);
     this.askTimeoutMs = options.askTimeoutMs ?? 10_000;
     this.redeliverMs = options.redeliverMs ?? 2_000;
+    this.confirmedDelivery = options.confirmedDelivery ?? this.store.durable;
     this.onEscalate =
       options.onEscalate ??
       ((error, ref) =>
@@ -361,7 +363,7 @@ class System implements ActorSystem, CellHost {
   perform(cell: ActorCell, item: Effect): void {
     switch (item.op) {
       case EFFECT_TELL:
-        this.deliver(item.to!.kind, item.to!.id, envelope(item.value));
+        this.deliver(item.to!.kind, item.to!.id, envelope(item.value), item.fresh);
         return;
       case EFFECT_REPLY:
         if (item.ask && settleAsk(item.ask, (t) => this.clock.clearTimeout(t))) item.ask.resolve(item.value);

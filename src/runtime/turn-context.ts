@@ -48,6 +48,7 @@ export class TurnContext<M> implements ActorContext<M> {
     private readonly env: Envelope,
     readonly now: number,
     private readonly redeliverMs: number,
+    private readonly confirmedDelivery: boolean,
   ) {}
 
   get self(): ActorRef {
@@ -72,6 +73,14 @@ export class TurnContext<M> implements ActorContext<M> {
   }
 
   tellReliably(to: ActorRef, msg: unknown, options?: { fresh?: boolean }): void {
+    if (!this.confirmedDelivery) {
+      // Nothing outlives the process: sent once this turn is written, like every effect, and in
+      // order, since a sender's writes settle in order (SystemOptions.confirmedDelivery).
+      const tell = effect(EFFECT_TELL, to, msg);
+      tell.fresh = options?.fresh === true;
+      this.push(tell);
+      return;
+    }
     const key = refKey(to);
     this.outSeq ??= copySeqs(this.rec.outSeq);
     const seq = (this.outSeq.get(key) ?? 0) + 1;

@@ -51,6 +51,8 @@ function start(options: Partial<SystemOptions> & { clock?: SimulatedClock; inner
   const system = createSystem({
     redeliverMs: REDELIVER,
     passivateAfterMs: 60_000,
+    // The embedded store stands in for a durable one here: it outlives the systems of a test.
+    confirmedDelivery: true,
     ...options,
     store,
     clock,
@@ -350,5 +352,48 @@ describe('reliable delivery', () => {
     await expect(read()).resolves.toEqual(['persistent']);
     await writeDeferred(system);
     expect((await store.load('sender', 's1'))?.outbox).toBeNull();
+  });
+});
+
+describe('reliable delivery without a durable store', () => {
+  it('is a plain tell once the turn is written: in order, with no outbox, numbering or confirmation', async () => {
+    const clock = new SimulatedClock(T0);
+    const store = new MemoryStore();
+    const system = createSystem({ store, clock, redeliverMs: REDELIVER, actors: { sender, receiver } });
+    systems.push(system);
+    const s1 = system.ref('sender', 's1');
+    for (const value of ['a', 'b', 'c']) system.tell(s1, { type: 'send', to: 'r1', value });
+    await system.idle();
+    await expect(system.ask(system.ref('receiver', 'r1'), { type: 'read' })).resolves.toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
+    // Not told who sent it: that comes with the channel's numbering, which is not kept.
+    expect(receiveCalls.map((call) => call.sender)).toEqual([undefined, undefined, undefined]);
+    const senderRec = await store.load('sender', 's1');
+    expect(senderRec?.state).toEqual({ sent: 3 });
+    expect(senderRec?.outbox).toBeNull();
+    expect(senderRec?.outSeq).toBeNull();
+    expect(senderRec?.timers).toBeNull();
+    expect((await store.load('receiver', 'r1'))?.inSeq).toBeNull();
+    clock.advance(REDELIVER * 5);
+    await system.idle();
+    expect(receiveCalls).toHaveLength(3);
+  });
+
+  it('sends nothing for a turn whose write failed', async () => {
+    const store = new MemoryStore();
+    const system = createSystem({ store, clock: new SimulatedClock(T0), actors: { sender, receiver } });
+    systems.push(system);
+    const s1 = system.ref('sender', 's1');
+    system.tell(s1, { type: 'send', to: 'r1', value: 'written' });
+    await system.idle();
+    store.failing = true;
+    system.tell(s1, { type: 'send', to: 'r1', value: 'lost with its turn' });
+    await system.idle();
+    store.failing = false;
+    await expect(system.ask(system.ref('receiver', 'r1'), { type: 'read' })).resolves.toEqual(['written']);
+    expect(receiveCalls.map((call) => call.value)).toEqual(['written']);
   });
 });

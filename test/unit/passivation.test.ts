@@ -231,7 +231,11 @@ describe('finished actors', () => {
       initial: () => 0,
       receive: (n) => gate.promise.then(() => n + 1),
     });
-    const { system } = start({ actors: { finishing, sink: gatedSink }, store: inner });
+    const { system } = start({
+      actors: { finishing, sink: gatedSink },
+      store: inner,
+      confirmedDelivery: true,
+    });
     const ref = system.ref('finishing', 'f1');
     await system.ask(ref, { type: 'inc' });
     inner.hold();
