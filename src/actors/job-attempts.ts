@@ -7,11 +7,12 @@ import { MailroomError } from '../errors.js';
 import type { ActorContext } from '../runtime/actor.js';
 import { isoAt, type JobError } from '../schemas/common.js';
 import type { DistributiveOmit, EventDraft } from '../schemas/events.js';
+import { isTerminalJobStatus } from '../schemas/job.js';
 import type { DispatcherMsg } from './dispatcher-messages.js';
 import { DISPATCHER } from './dispatcher-messages.js';
 import { eventId } from './ids.js';
 import { backoffDelay, copyJob, type JobLogicOptions, type JobMsg, type JobState } from './job-state.js';
-import type { WorkflowMsg } from './workflow-messages.js';
+import type { StepFinished, WorkflowMsg } from './workflow-messages.js';
 import { workflowRef } from './workflow-state.js';
 
 type Ctx = ActorContext<JobMsg>;
@@ -209,19 +210,7 @@ export function finish(
   next.completedAt = ctx.now;
   next.lease = null;
   next.runAt = null;
-  if (next.workflowId !== null) {
-    ctx.tellReliably(workflowRef(next.workflowId), {
-      type: 'step_finished',
-      step: next.step!,
-      status,
-      output: next.output,
-      error: next.error,
-      cost: next.cost,
-      attempts: next.attempts,
-      startedAt: next.startedAt,
-      completedAt: ctx.now,
-    } satisfies WorkflowMsg);
-  }
+  if (next.workflowId !== null) ctx.tell(workflowRef(next.workflowId), stepFinished(next));
   if (status === 'completed') {
     emit(ctx, next, { type: 'job_completed', output: next.output, cost: next.cost, attempts: next.attempts });
   } else if (status === 'failed') {
@@ -231,6 +220,32 @@ export function finish(
   }
   ctx.reply(next);
   return next;
+}
+
+/**
+ * A workflow that may have missed this step's end asks again (its `watch`): a finished step tells
+ * it once more, once this state is durable. The workflow takes a step's end once.
+ */
+export function reportStep(job: JobState, ctx: Ctx): JobState {
+  if (job.workflowId !== null && isTerminalJobStatus(job.status)) {
+    ctx.tell(workflowRef(job.workflowId), stepFinished(job));
+  }
+  return job;
+}
+
+/** What a finished step tells its workflow. */
+function stepFinished(job: JobState): StepFinished {
+  return {
+    type: 'step_finished',
+    step: job.step!,
+    status: job.status as StepFinished['status'],
+    output: job.output,
+    error: job.error,
+    cost: job.cost,
+    attempts: job.attempts,
+    startedAt: job.startedAt,
+    completedAt: job.completedAt!,
+  };
 }
 
 type JobEventBody = DistributiveOmit<

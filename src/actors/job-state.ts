@@ -125,7 +125,9 @@ export type JobMsg =
   | { type: 'requeue' }
   | { type: 'due' }
   | { type: 'attempt_timeout'; lease: string }
-  | { type: 'expire' };
+  | { type: 'expire' }
+  /** From the step's workflow, which may have missed its end (workflow.ts `watch`). */
+  | { type: 'report' };
 
 export interface JobLogicOptions {
   /** How long terminal jobs are kept before removal. */

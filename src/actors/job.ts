@@ -23,6 +23,7 @@ import {
   leaseLost,
   progress,
   releaseSlot,
+  reportStep,
   requeueLostAttempt,
   toDelayed,
   toPending,
@@ -118,6 +119,8 @@ export function createJobLogic(options: JobLogicOptions) {
           return lease(job, msg.lease, msg.workerId, ctx);
         case 'lease_check':
           return answerLeaseCheck(job, msg.lease, ctx);
+        case 'report':
+          return reportStep(job, ctx);
         case 'progress':
           return progress(job, msg, ctx);
         case 'complete':

@@ -1,6 +1,8 @@
 /**
- * Messages a workflow actor receives from its step jobs. `step_finished` travels reliably (the
- * job's outbox) so a crash between "job completed" and "workflow advanced" heals.
+ * Messages a workflow actor receives from its step jobs, both sent once the job's state is
+ * durable. Neither travels through the job's outbox: a crash between "job completed" and
+ * "workflow advanced" is healed by the workflow, which asks its released steps to report again
+ * while its run is in progress (workflow.ts `watch`).
  */
 import type { JobError } from '../schemas/common.js';
 

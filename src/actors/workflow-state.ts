@@ -66,7 +66,9 @@ export type WorkflowMsg =
   | { type: 'get' }
   | { type: 'cancel'; reason?: string }
   | { type: 'retry' }
-  | { type: 'expire' };
+  | { type: 'expire' }
+  /** The timer that asks released steps to report again; `afterMs` is how long it waited. */
+  | { type: 'watch'; afterMs: number };
 
 export const WORKFLOW_KIND = 'workflow';
 

@@ -29,6 +29,11 @@ export { stepJobId, WORKFLOW_KIND, workflowRef } from './workflow-state.js';
 export interface WorkflowLogicOptions {
   factory: JobFactory;
   retentionMs: number;
+  /**
+   * Whether a run in progress keeps a `watch` (WATCH_FIRST_MS). Only a durable store needs one:
+   * in the embedded store a step's end is lost only with the whole process.
+   */
+  watchSteps: boolean;
 }
 
 type Ctx = ActorContext<WorkflowMsg>;
@@ -36,8 +41,25 @@ type Workflow = WorkflowState | null;
 
 const TERMINAL: ReadonlySet<WorkflowStatus> = new Set(['completed', 'failed', 'cancelled']);
 
+/**
+ * A step tells its end with a plain message once its job's state is durable; a crash (or a failed
+ * write here) before this workflow's write may lose it. So while a run is in progress a `watch`
+ * timer asks the steps released and not yet finished here to report again (job.ts `report`): 2 s
+ * after the run starts, then at doubling intervals up to a minute. A run that ends first never
+ * wakes. Through the job's outbox instead, each step cost a confirmation and a write of its own.
+ * Not later than 2 s: a finished actor leaves memory at once only if the firings it leaves behind
+ * come within the span departed-timers.ts remembers (2.5 s with the default redelivery); with a
+ * first watch at 5 s every finished workflow stayed in memory until its idle sweep.
+ */
+const WATCH_FIRST_MS = 2_000;
+const WATCH_MAX_MS = 60_000;
+
 export function createWorkflowLogic(options: WorkflowLogicOptions) {
   const { factory } = options;
+
+  function armWatch(afterMs: number, ctx: Ctx): void {
+    if (options.watchSteps) ctx.setTimer('watch', ctx.now + afterMs, { type: 'watch', afterMs });
+  }
 
   function create(existing: Workflow, spec: NewWorkflow, fresh: boolean, ctx: Ctx): Workflow {
     if (existing) {
@@ -101,6 +123,7 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
       for (const index of releasedRoots) released = replaceStep(released, index, { status: 'pending' });
       wf = { ...wf, steps: released };
     }
+    armWatch(WATCH_FIRST_MS, ctx);
     wf = releaseReady(wf, ctx);
     ctx.reply(wf);
     return wf;
@@ -228,6 +251,7 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
       wf.steps.find((step) => step.status === 'failed') ??
       wf.steps.find((step) => step.status === 'cancelled');
     const next: WorkflowState = { ...wf, status: failedStep ? 'failed' : 'completed', completedAt: ctx.now };
+    ctx.cancelTimer('watch');
     ctx.setTimer('expire', ctx.now + options.retentionMs, { type: 'expire' });
     const details = buildStepDetails(next);
     const cost = totalCost(next);
@@ -259,6 +283,7 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
       steps = replaceStep(steps, step.index, { status: 'cancelled', completedAt: ctx.now });
     }
     const next: WorkflowState = { ...wf, steps, status: 'cancelled', completedAt: ctx.now };
+    ctx.cancelTimer('watch');
     ctx.setTimer('expire', ctx.now + options.retentionMs, { type: 'expire' });
     emit(ctx, next, {
       type: 'workflow_cancelled',
@@ -300,9 +325,21 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
         completedAt: null,
       });
     }
+    armWatch(WATCH_FIRST_MS, ctx);
     const next = releaseReady({ ...wf, steps, status: 'running', completedAt: null }, ctx);
     ctx.reply(next);
     return next;
+  }
+
+  /** Asks every step released and not finished here to report again (see WATCH_FIRST_MS). */
+  function watch(wf: WorkflowState, afterMs: number, ctx: Ctx): WorkflowState {
+    if (TERMINAL.has(wf.status)) return wf;
+    for (const step of wf.steps) {
+      if (step.status === 'waiting' || isTerminalJobStatus(step.status)) continue;
+      ctx.tell(jobRef(step.jobId), { type: 'report' } satisfies JobMsg);
+    }
+    armWatch(Math.min(afterMs * 2, WATCH_MAX_MS), ctx);
+    return wf;
   }
 
   return defineActor<Workflow, WorkflowMsg>({
@@ -353,6 +390,8 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
         case 'expire':
           if (TERMINAL.has(wf.status)) ctx.remove();
           return wf;
+        case 'watch':
+          return watch(wf, msg.afterMs, ctx);
       }
     },
   });

@@ -79,7 +79,10 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
     options.logger?.warn({ type, executor }, 'job type has no executor in this server; submits are refused');
   }
   system.register(JOB_KIND, createJobLogic({ retentionMs: config.retention_ms }));
-  system.register(WORKFLOW_KIND, createWorkflowLogic({ factory, retentionMs: config.retention_ms }));
+  system.register(
+    WORKFLOW_KIND,
+    createWorkflowLogic({ factory, retentionMs: config.retention_ms, watchSteps: options.store.durable }),
+  );
   system.register(IDEMPOTENCY_KIND, createIdempotencyLogic({ retentionMs: config.retention_ms }));
   system.register(WORKER_KIND, createWorkerSessionLogic({ retentionMs: config.retention_ms }));
   system.register(

@@ -1,7 +1,7 @@
 /**
  * Crash healing end to end: a child process runs the app on Redis and submits workflows without
  * pause; it is SIGKILLed mid-stream, with jobs completed whose workflows had not yet heard of it
- * (the job's reliable outbox message still pending). A new app on the same prefix recovers, and
+ * (its stored record shows the step unfinished). A new app on the same prefix recovers, and
  * every acknowledged workflow completes exactly once: every step completed once, one
  * workflow_completed per workflow in the durable event log, no step job run after it completed.
  */
@@ -69,14 +69,15 @@ async function allEvents(store: RedisStore): Promise<LoggedEvent[]> {
   }
 }
 
-/** Completed step jobs whose `step_finished` had not been confirmed by their workflow. */
+/** Completed step jobs whose end their workflow's stored record does not show. */
 async function pendingStepResults(store: RedisStore, acked: Map<string, Acked>): Promise<number> {
   let pending = 0;
   for (const [id, { steps }] of acked) {
+    const workflow = (await store.load(WORKFLOW_KIND, id))?.state as WorkflowState | undefined;
     for (let s = 0; s < steps; s++) {
       const rec = await store.load(JOB_KIND, `${id}-${s}`);
       if (!rec || (rec.state as JobState).status !== 'completed') continue;
-      if (rec.outbox?.some((entry) => entry.to[0] === WORKFLOW_KIND)) pending++;
+      if (workflow?.steps[s]?.status !== 'completed') pending++;
     }
   }
   return pending;
