@@ -223,12 +223,15 @@ export function finish(
 }
 
 /**
- * A workflow that may have missed this step's end asks again (its `watch`): a finished step tells
- * it once more, once this state is durable. The workflow takes a step's end once.
+ * A workflow that may have missed this step's end, or whose release may not have arrived, asks
+ * (its `watch`): a finished step tells its end once more, a step still waiting says so. The
+ * workflow takes a step's end once, and a step takes its release once.
  */
 export function reportStep(job: JobState, ctx: Ctx): JobState {
-  if (job.workflowId !== null && isTerminalJobStatus(job.status)) {
-    ctx.tell(workflowRef(job.workflowId), stepFinished(job));
+  if (job.workflowId === null) return job;
+  if (isTerminalJobStatus(job.status)) ctx.tell(workflowRef(job.workflowId), stepFinished(job));
+  else if (job.status === 'waiting') {
+    ctx.tell(workflowRef(job.workflowId), { type: 'step_waiting', step: job.step! } satisfies WorkflowMsg);
   }
   return job;
 }

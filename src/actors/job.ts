@@ -222,9 +222,9 @@ function release(job: JobState, input: unknown, needs: NeededResources, ctx: Ctx
   released.needs = needs;
   // A step's `delay_ms` counts from its release (snapshots from before the field read as none).
   if (job.delayMs > 0) return toDelayed(released, ctx.now + job.delayMs, ctx);
-  // Queued before this write is durable: the workflow's outbox keeps the release until the write
-  // confirms it. Should the write fail, the job is `waiting` again, refuses the lease, and the
-  // release comes again; meanwhile a fast step can be released, run and finished in one write.
+  // Queued before this write is durable. Should the write fail, the job is `waiting` again and
+  // refuses the lease, and the workflow's watch finds it waiting and releases it again (see
+  // reportStep); meanwhile a fast step can be released, run and finished in one write.
   return toPending(released, ctx, true);
 }
 

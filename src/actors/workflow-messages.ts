@@ -1,8 +1,8 @@
 /**
- * Messages a workflow actor receives from its step jobs, both sent once the job's state is
- * durable. Neither travels through the job's outbox: a crash between "job completed" and
- * "workflow advanced" is healed by the workflow, which asks its released steps to report again
- * while its run is in progress (workflow.ts `watch`).
+ * Messages a workflow actor receives from its step jobs, sent once the job's state is durable.
+ * None travels through the job's outbox: a crash between "job completed" and "workflow advanced"
+ * is healed by the workflow, which asks its released steps to report again while its run is in
+ * progress (workflow.ts `watch`).
  */
 import type { JobError } from '../schemas/common.js';
 
@@ -20,4 +20,6 @@ export type StepFinished = {
 
 export type WorkflowMsg =
   | StepFinished
-  | { type: 'step_started'; step: number; attempts: number; startedAt: number };
+  | { type: 'step_started'; step: number; attempts: number; startedAt: number }
+  /** The answer of a step still waiting to the workflow's watch: its release did not arrive. */
+  | { type: 'step_waiting'; step: number };

@@ -43,10 +43,13 @@ const TERMINAL: ReadonlySet<WorkflowStatus> = new Set(['completed', 'failed', 'c
 
 /**
  * A step tells its end with a plain message once its job's state is durable; a crash (or a failed
- * write here) before this workflow's write may lose it. So while a run is in progress a `watch`
- * timer asks the steps released and not yet finished here to report again (job.ts `report`): 2 s
+ * write here) before this workflow's write may lose it. A release is a plain message too, lost
+ * if the step's write fails. So while a run is in progress a `watch` timer asks the steps
+ * released and not yet finished here to report again (job.ts `report`): a finished step tells its
+ * end again, and one still waiting says so and is released again. 2 s
  * after the run starts, then at doubling intervals up to a minute. A run that ends first never
- * wakes. Through the job's outbox instead, each step cost a confirmation and a write of its own.
+ * wakes. Through outboxes instead, each step end cost a confirmation and a write of its own, and
+ * each release a confirmation and a place in the workflow's outbox.
  * Not later than 2 s: a finished actor leaves memory at once only if the firings it leaves behind
  * come within the span departed-timers.ts remembers (2.5 s with the default redelivery); with a
  * first watch at 5 s every finished workflow stayed in memory until its idle sweep.
@@ -151,7 +154,9 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
         failures.push(step.index);
         continue;
       }
-      ctx.tellReliably(jobRef(step.jobId), { type: 'release', ...resolved } satisfies JobMsg);
+      // A plain message: a release lost with the step's write is sent again when the watch finds
+      // the step still waiting (stepWaiting).
+      ctx.tell(jobRef(step.jobId), { type: 'release', ...resolved } satisfies JobMsg);
       steps = replaceStep(steps, step.index, { status: 'pending' });
     }
     let next = steps === wf.steps ? wf : { ...wf, steps };
@@ -331,6 +336,17 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
     return next;
   }
 
+  /** A step released here answered the watch that it still waits: its release was lost. */
+  function stepWaiting(wf: WorkflowState, index: number, ctx: Ctx): WorkflowState {
+    const step = wf.steps[index];
+    if (step?.status !== 'pending' || TERMINAL.has(wf.status)) return wf;
+    // Resolved from the same completed outputs as the first time, so it is the same release.
+    const resolved = resolveStep(wf, wf.steps, step);
+    if (!('error' in resolved))
+      ctx.tell(jobRef(step.jobId), { type: 'release', ...resolved } satisfies JobMsg);
+    return wf;
+  }
+
   /** Asks every step released and not finished here to report again (see WATCH_FIRST_MS). */
   function watch(wf: WorkflowState, afterMs: number, ctx: Ctx): WorkflowState {
     if (TERMINAL.has(wf.status)) return wf;
@@ -383,6 +399,8 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
         }
         case 'step_finished':
           return stepFinished(wf, msg, ctx);
+        case 'step_waiting':
+          return stepWaiting(wf, msg.step, ctx);
         case 'cancel':
           return cancel(wf, msg.reason ?? null, ctx);
         case 'retry':

@@ -62,6 +62,30 @@ describe('workflow watch', () => {
     expect(h.starts(b!)).toBe(1);
   });
 
+  it('releases again a step whose release was lost with its failed write, and it runs once', async () => {
+    const store = new ControlledStore();
+    h = await startWorkflowApp({ store });
+    const worker = new FakeRemote(h.app);
+    const { workflow } = await h.app.submitWorkflow(TWO_STEPS);
+    await h.settle();
+    const [a, b] = (await h.app.getWorkflow(workflow.id)).step_details.map((s) => s.job_id);
+
+    store.failCommits((entry) => entry.kind === 'job' && entry.id === b, 1);
+    worker.complete(a!, { frame: 3 });
+    await h.settle();
+    // Released in the workflow's record; the step's write of it failed, so it still waits.
+    expect((await h.app.getWorkflow(workflow.id)).step_details[1]!.status).toBe('pending');
+    expect((await h.app.getJob(b!)).status).toBe('waiting');
+
+    await h.settle(2_000);
+    const view = await h.app.getWorkflow(workflow.id);
+    expect(view.status).toBe('completed');
+    expect(view.step_details[1]!.output).toEqual({ from: 3 });
+    expect(h.terminal(workflow.id).type).toBe('workflow_completed');
+    expect(h.starts(b!)).toBe(1);
+    expect(h.jobTypes(b!)).toEqual(['job_submitted', 'job_started', 'job_completed']);
+  });
+
   it('wakes at doubling intervals up to a minute while a step runs, and not once the run ended', async () => {
     const store = new ControlledStore();
     h = await startWorkflowApp({ store });
