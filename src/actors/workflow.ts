@@ -43,13 +43,14 @@ const TERMINAL: ReadonlySet<WorkflowStatus> = new Set(['completed', 'failed', 'c
 
 /**
  * A step tells its end with a plain message once its job's state is durable; a crash (or a failed
- * write here) before this workflow's write may lose it. A release is a plain message too, lost
- * if the step's write fails. So while a run is in progress a `watch` timer asks the steps
- * released and not yet finished here to report again (job.ts `report`): a finished step tells its
- * end again, and one still waiting says so and is released again. 2 s
- * after the run starts, then at doubling intervals up to a minute. A run that ends first never
- * wakes. Through outboxes instead, each step end cost a confirmation and a write of its own, and
- * each release a confirmation and a place in the workflow's outbox.
+ * write here) before this workflow's write may lose it. A release is a plain message too, lost if
+ * the step's write fails. So while a run is in progress a `watch` timer asks the steps released
+ * and not yet finished here to report again (job.ts `report`): a finished step tells its end
+ * again, and one still waiting says so and is released again. The watch wakes 2 s after the run
+ * starts, then at doubling intervals up to a minute; a run that ends first never wakes. Through
+ * outboxes instead, each step end cost a confirmation and a write of its own, and each release a
+ * confirmation and a place in the workflow's outbox.
+ *
  * Not later than 2 s: a finished actor leaves memory at once only if the firings it leaves behind
  * come within the span departed-timers.ts remembers (2.5 s with the default redelivery); with a
  * first watch at 5 s every finished workflow stayed in memory until its idle sweep.
