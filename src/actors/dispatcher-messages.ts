@@ -24,7 +24,8 @@ export type DispatcherMsg =
   | { type: 'lease_accepted'; jobId: string; lease: string }
   /** The job does not take the lease (no longer pending), or, answering a check, does not run on it. */
   | { type: 'lease_refused'; jobId: string; lease: string }
-  | { type: 'execution_ended'; jobId: string; jobType: string; lease: string; workerId: string | null }
+  /** The execution on the lease is over: its slot is free. */
+  | { type: 'execution_ended'; jobId: string; lease: string }
   | { type: 'cancel_execution'; jobId: string; lease: string; reason: string }
   | { type: 'worker_joined'; worker: WorkerInfo }
   | { type: 'worker_slots'; workerId: string; slots: number }

@@ -184,13 +184,7 @@ export function requeueLostAttempt(job: JobState, ctx: Ctx): JobState {
 
 export function releaseSlot(job: JobState, ctx: Ctx): void {
   if (job.status !== 'running' || job.lease === null) return;
-  ctx.tell(DISPATCHER, {
-    type: 'execution_ended',
-    jobId: job.id,
-    jobType: job.type,
-    lease: job.lease,
-    workerId: job.workerId,
-  } satisfies DispatcherMsg);
+  ctx.tell(DISPATCHER, { type: 'execution_ended', jobId: job.id, lease: job.lease } satisfies DispatcherMsg);
 }
 
 export function finish(

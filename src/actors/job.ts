@@ -95,6 +95,15 @@ export function createJobLogic(options: JobLogicOptions) {
           // Removed by retention (or never here): no lease of it is current any more.
           ctx.replyError(new MailroomError('LEASE_STALE', `job ${ctx.self.id} no longer exists`));
         }
+        if (msg.type === 'complete' || msg.type === 'fail') {
+          // The execution of a job whose creating write failed after it was queued is over: its
+          // slot is free now, not once the lease check finds the job missing (30 s or more).
+          ctx.tell(DISPATCHER, {
+            type: 'execution_ended',
+            jobId: ctx.self.id,
+            lease: msg.lease,
+          } satisfies DispatcherMsg);
+        }
         // The queue entry of a job removed by retention (cancelled while queued) can still be
         // leased: give the slot back, or the lease held a worker slot until the ack timeout and
         // was then requeued, again and again.

@@ -173,7 +173,7 @@ describe('execution started before the running write', () => {
     ]);
   });
 
-  it('refuses a submit whose creating write fails though its run began; nothing of it stays', async () => {
+  it('refuses a submit whose creating write fails though its run began; its report frees the slot at once', async () => {
     const store = new ControlledStore();
     h = await startApp({ store });
     const worker = FakeWorker.connect(h.app, { types: ['text-to-image'], gpuMemoryGb: 8, slots: 1 });
@@ -190,13 +190,29 @@ describe('execution started before the running write', () => {
     expect((await rejection(h.app.getJob(lost!.jobId))).code).toBe('NOT_FOUND');
     expect(h.events.forJob(lost!.jobId)).toEqual([]);
 
-    // The lease is checked after the ack timeout; the job, not there, refuses it: the slot is free.
-    await h.settle(30_000);
-    expect(worker.cancels.map((c) => c.lease)).toEqual([lost!.lease]);
+    // The report ended the execution: the slot is free at once, nothing is cancelled.
     expect((await h.app.stats()).queue.running['text-to-image'] ?? 0).toBe(0);
     const { job } = await h.app.submitJob({ type: 'text-to-image', input: { prompt: 'y' } });
     await h.settle();
     expect(worker.assigns.map((a) => a.jobId)).toEqual([lost!.jobId, job.id]);
+    await h.settle(60_000);
+    expect(worker.cancels).toEqual([]);
+  });
+
+  it('frees the slot of a job whose creating write failed once a worker that never reports is checked', async () => {
+    const store = new ControlledStore();
+    h = await startApp({ store });
+    const worker = FakeWorker.connect(h.app, { types: ['text-to-image'], gpuMemoryGb: 8, slots: 1 });
+    await h.settle();
+    store.failCommits((entry) => entry.kind === 'job');
+    await rejection(h.app.submitJob({ type: 'text-to-image', input: { prompt: 'x' } }));
+    await h.settle();
+    const [lost] = worker.assigns;
+    expect((await h.app.stats()).queue.running['text-to-image']).toBe(1);
+    // The lease is checked after the ack timeout; the job, not there, refuses it.
+    await h.settle(30_000);
+    expect(worker.cancels.map((c) => c.lease)).toEqual([lost!.lease]);
+    expect((await h.app.stats()).queue.running['text-to-image'] ?? 0).toBe(0);
   });
 
   it('cancels the execution and requeues the job when its running write fails', async () => {
