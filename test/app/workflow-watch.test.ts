@@ -1,7 +1,7 @@
 /**
- * A step tells its workflow of its end with a plain message; the workflow's `watch` timer asks
- * released steps to report again while its run is in progress. Through the real in-process API on
- * a store whose writes can be failed one by one.
+ * A step tells its workflow of its end, and a workflow releases a step, with plain messages; the
+ * workflow's `watch` timer asks released steps to report again while its run is in progress.
+ * Through the real in-process API on a store whose writes can be failed one by one.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { WORKFLOW_KIND } from '../../src/actors/workflow.js';
@@ -30,75 +30,70 @@ async function watchTimers(store: SnapshotStore, workflowId: string): Promise<nu
     .map((t) => t.at);
 }
 
+/** A two-step run on `store` whose first step (remote) runs on a fake worker and has not ended. */
+async function startTwoSteps<S extends SnapshotStore>(store: S) {
+  h = await startWorkflowApp({ store });
+  const worker = new FakeRemote(h.app);
+  const { workflow } = await h.app.submitWorkflow(TWO_STEPS);
+  await h.settle();
+  const [a, b] = (await h.app.getWorkflow(workflow.id)).step_details.map((s) => s.job_id);
+  return { store, worker, id: workflow.id, a: a!, b: b! };
+}
+
 describe('workflow watch', () => {
   it('asks again for a step end lost with a failed workflow write, and the run completes once', async () => {
-    const store = new ControlledStore();
-    h = await startWorkflowApp({ store });
-    const worker = new FakeRemote(h.app);
-    const { workflow } = await h.app.submitWorkflow(TWO_STEPS);
-    await h.settle();
-    const [a, b] = (await h.app.getWorkflow(workflow.id)).step_details.map((s) => s.job_id);
+    const { store, worker, id, a, b } = await startTwoSteps(new ControlledStore());
 
     store.failCommits((entry) => entry.kind === WORKFLOW_KIND, 1);
-    worker.complete(a!, { frame: 7 });
+    worker.complete(a, { frame: 7 });
     await h.settle();
     // The job is durably completed; its workflow lost the news with its failed write.
-    expect((await h.app.getJob(a!)).status).toBe('completed');
-    const lost = await h.app.getWorkflow(workflow.id);
+    expect((await h.app.getJob(a)).status).toBe('completed');
+    const lost = await h.app.getWorkflow(id);
     expect(lost.status).toBe('running');
     expect(lost.step_details[0]!.status).not.toBe('completed');
     expect(h.events.filter((e) => e.type === 'workflow_step_completed')).toEqual([]);
 
     await h.settle(2_000);
-    const view = await h.app.getWorkflow(workflow.id);
+    const view = await h.app.getWorkflow(id);
     expect(view.status).toBe('completed');
     expect(view.step_details.map((s) => [s.status, s.output])).toEqual([
       ['completed', { frame: 7 }],
       ['completed', { from: 7 }],
     ]);
-    expect(h.terminal(workflow.id).type).toBe('workflow_completed');
+    expect(h.terminal(id).type).toBe('workflow_completed');
     expect(h.events.filter((e) => e.type === 'workflow_step_completed')).toHaveLength(2);
-    expect(h.starts(a!)).toBe(1);
-    expect(h.starts(b!)).toBe(1);
+    expect(h.starts(a)).toBe(1);
+    expect(h.starts(b)).toBe(1);
   });
 
   it('releases again a step whose release was lost with its failed write, and it runs once', async () => {
-    const store = new ControlledStore();
-    h = await startWorkflowApp({ store });
-    const worker = new FakeRemote(h.app);
-    const { workflow } = await h.app.submitWorkflow(TWO_STEPS);
-    await h.settle();
-    const [a, b] = (await h.app.getWorkflow(workflow.id)).step_details.map((s) => s.job_id);
+    const { store, worker, id, a, b } = await startTwoSteps(new ControlledStore());
 
     store.failCommits((entry) => entry.kind === 'job' && entry.id === b, 1);
-    worker.complete(a!, { frame: 3 });
+    worker.complete(a, { frame: 3 });
     await h.settle();
     // Released in the workflow's record; the step's write of it failed, so it still waits.
-    expect((await h.app.getWorkflow(workflow.id)).step_details[1]!.status).toBe('pending');
-    expect((await h.app.getJob(b!)).status).toBe('waiting');
+    expect((await h.app.getWorkflow(id)).step_details[1]!.status).toBe('pending');
+    expect((await h.app.getJob(b)).status).toBe('waiting');
 
     await h.settle(2_000);
-    const view = await h.app.getWorkflow(workflow.id);
+    const view = await h.app.getWorkflow(id);
     expect(view.status).toBe('completed');
     expect(view.step_details[1]!.output).toEqual({ from: 3 });
-    expect(h.terminal(workflow.id).type).toBe('workflow_completed');
-    expect(h.starts(b!)).toBe(1);
-    expect(h.jobTypes(b!)).toEqual(['job_submitted', 'job_started', 'job_completed']);
+    expect(h.terminal(id).type).toBe('workflow_completed');
+    expect(h.starts(b)).toBe(1);
+    expect(h.jobTypes(b)).toEqual(['job_submitted', 'job_started', 'job_completed']);
   });
 
   it('wakes at doubling intervals up to a minute while a step runs, and not once the run ended', async () => {
-    const store = new ControlledStore();
-    h = await startWorkflowApp({ store });
-    const worker = new FakeRemote(h.app);
-    const { workflow } = await h.app.submitWorkflow(TWO_STEPS);
-    await h.settle();
-    const a = (await h.app.getWorkflow(workflow.id)).step_details[0]!.job_id;
+    const { store, worker, id, a } = await startTwoSteps(new ControlledStore());
     let at = START + 2_000;
-    expect(await watchTimers(store, workflow.id)).toEqual([at]);
+    expect(await watchTimers(store, id)).toEqual([at]);
     for (const wait of [4_000, 8_000, 16_000, 32_000, 60_000, 60_000]) {
       await h.settle(at - h.clock.now());
       at += wait;
-      expect(await watchTimers(store, workflow.id)).toEqual([at]);
+      expect(await watchTimers(store, id)).toEqual([at]);
     }
     // Asked six times, the running step had nothing to report; it ran once and still runs.
     expect(h.starts(a)).toBe(1);
@@ -106,8 +101,8 @@ describe('workflow watch', () => {
 
     worker.complete(a, { frame: 1 });
     await h.settle();
-    expect((await h.app.getWorkflow(workflow.id)).status).toBe('completed');
-    expect(await watchTimers(store, workflow.id)).toEqual([]);
+    expect((await h.app.getWorkflow(id)).status).toBe('completed');
+    expect(await watchTimers(store, id)).toEqual([]);
   });
 
   it('a run that ends before its first watch leaves no watch behind', async () => {
@@ -126,14 +121,10 @@ describe('workflow watch', () => {
   });
 
   it('is not kept with the embedded store, where a step end is lost only with the process', async () => {
-    const store = new MemoryStore();
-    h = await startWorkflowApp({ store });
-    const worker = new FakeRemote(h.app);
-    const { workflow } = await h.app.submitWorkflow(TWO_STEPS);
+    const { store, worker, id, a } = await startTwoSteps(new MemoryStore());
+    expect(await watchTimers(store, id)).toEqual([]);
+    worker.complete(a, { frame: 2 });
     await h.settle();
-    expect(await watchTimers(store, workflow.id)).toEqual([]);
-    worker.complete((await h.app.getWorkflow(workflow.id)).step_details[0]!.job_id, { frame: 2 });
-    await h.settle();
-    expect((await h.app.getWorkflow(workflow.id)).status).toBe('completed');
+    expect((await h.app.getWorkflow(id)).status).toBe('completed');
   });
 });
