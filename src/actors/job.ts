@@ -76,14 +76,10 @@ export function createJobLogic(options: JobLogicOptions) {
     finished: (job) => job !== null && isTerminalJobStatus(job.status),
     index: (job) => {
       if (!job) return { live: false };
-      // In progress is `status:waiting|delayed|pending|running`; recovery reads those.
-      const status = STATUS_TAGS[job.status];
-      const type = typeTag(job.type);
-      return {
-        live: false,
-        tags: job.workflowId ? [status, type, 'all', `workflow:${job.workflowId}`] : [status, type, 'all'],
-        score: job.createdAt,
-      };
+      // In progress is `status:waiting|delayed|pending|running`; recovery reads those. A step job
+      // is not filed by workflow: its workflow's record names it, and a sorted set per workflow
+      // cost Redis a key, and a call, per run (listJobs reads the record instead).
+      return { live: false, tags: [STATUS_TAGS[job.status], typeTag(job.type), 'all'], score: job.createdAt };
     },
     receive(job, msg, ctx) {
       if (msg.type === 'create') return create(job, msg.job, msg.release, ctx);

@@ -55,3 +55,45 @@ export async function listByTags<S, V>(
   }
   return { items, next_cursor: cursor };
 }
+
+/**
+ * One page over a known set of ids (a workflow's step jobs, whose ids its record holds), in the
+ * order an index pages in: highest score first, ties by id, highest first; resuming after a
+ * cursor of that kind. Every record is read, so this is for sets of at most a few hundred.
+ */
+export async function listByIds<S, V>(
+  store: SnapshotStore,
+  kind: string,
+  ids: readonly string[],
+  filters: string[],
+  query: ListQuery,
+  view: (state: S) => V,
+  tagsOf: (state: S) => string[],
+): Promise<Page<V>> {
+  const limit = Math.max(1, Math.min(query.limit ?? 50, 500));
+  const after = query.cursor ? decodeCursor(query.cursor) : null;
+  if (query.cursor && after === null) {
+    throw validation([{ path: 'cursor', message: 'not a next_cursor from an earlier page' }]);
+  }
+  const records = await Promise.all(ids.map((id) => store.load(kind, id)));
+  const found: Array<{ id: string; score: number; state: S }> = [];
+  for (const [i, record] of records.entries()) {
+    if (!record || record.state === null) continue;
+    const state = record.state as S;
+    const tags = tagsOf(state);
+    if (filters.every((tag) => tags.includes(tag))) found.push({ id: ids[i]!, score: record.score, state });
+  }
+  found.sort((a, b) => b.score - a.score || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const start = after
+    ? found.findIndex(
+        (item) => item.score < after.score || (item.score === after.score && item.id < after.id),
+      )
+    : 0;
+  const page = start < 0 ? [] : found.slice(start, start + limit);
+  const last = page[page.length - 1];
+  const more = start >= 0 && start + limit < found.length;
+  return {
+    items: page.map((item) => view(item.state)),
+    next_cursor: more && last ? encodeListCursor(last.score, last.id) : null,
+  };
+}

@@ -32,7 +32,7 @@ import { BatchSpec, JOB_STATUSES, JobSpec, type JobView } from '../schemas/job.j
 import { WORKFLOW_STATUSES, WorkflowSpec, type WorkflowView } from '../schemas/workflow.js';
 import { EventBus } from './event-bus.js';
 import { dispatchedTypes, wireExecutors } from './executors.js';
-import { type ListQuery, listByTags, type Page } from './listing.js';
+import { type ListQuery, listByIds, listByTags, type Page } from './listing.js';
 import type { Mailroom, MailroomOptions, RequestContext, Stats } from './mailroom-api.js';
 import { parse, validation } from './validation.js';
 
@@ -271,14 +271,17 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
       throw validation([{ path: 'status', message: `must be one of ${JOB_STATUSES.join(', ')}` }]);
     }
     const filters: string[] = [];
-    if (query.workflow_id) filters.push(`workflow:${query.workflow_id}`);
     if (query.status) filters.push(`status:${query.status}`);
     if (query.type) filters.push(`type:${query.type}`);
-    return listByTags<JobState, JobView>(options.store, JOB_KIND, filters, query, jobView, (job) => [
-      `status:${job.status}`,
-      `type:${job.type}`,
-      ...(job.workflowId ? [`workflow:${job.workflowId}`] : []),
-    ]);
+    const tagsOf = (job: JobState) => [`status:${job.status}`, `type:${job.type}`];
+    if (query.workflow_id) {
+      // A workflow's record names its step jobs: no index set per workflow (see job.ts index).
+      const record = await options.store.load(WORKFLOW_KIND, query.workflow_id);
+      const steps = (record?.state as WorkflowState | null | undefined)?.steps ?? [];
+      const ids = steps.map((step) => step.jobId);
+      return listByIds<JobState, JobView>(options.store, JOB_KIND, ids, filters, query, jobView, tagsOf);
+    }
+    return listByTags<JobState, JobView>(options.store, JOB_KIND, filters, query, jobView, tagsOf);
   }
 
   async function listWorkflows(query: ListQuery & { status?: string; name?: string }) {

@@ -92,6 +92,31 @@ describe('listJobs', () => {
     expect((await allPages({ workflow_id: workflow.id, status: 'completed' })).ids).toHaveLength(2);
   });
 
+  it('pages through a workflow of twelve steps by its record, newest first, ties by id', async () => {
+    h = await startApp();
+    const { workflow } = await h.app.submitWorkflow({
+      name: 'fan-out',
+      steps: [
+        { name: 'root', type: 'echo', input: { v: 0 } },
+        ...Array.from({ length: 11 }, (_, i) => ({ name: `leaf${i}`, type: 'echo', depends_on: ['root'] })),
+      ],
+    });
+    await h.settle();
+    const steps = Array.from({ length: 12 }, (_, i) => `${workflow.id}-${i}`);
+    // All created together: one score, so the order is the ids', highest first, as an index gives.
+    const expected = [...steps].sort().reverse();
+    const paged = await allPages({ workflow_id: workflow.id, limit: 5 });
+    expect(paged.ids).toEqual(expected);
+    expect(paged.pages).toBe(3);
+    expect((await allPages({ workflow_id: workflow.id, status: 'completed', type: 'echo' })).ids).toEqual(
+      expected,
+    );
+    expect((await allPages({ workflow_id: workflow.id, status: 'failed' })).ids).toEqual([]);
+    expect((await allPages({ workflow_id: 'no-such-workflow' })).ids).toEqual([]);
+    const bad = await rejection(h.app.listJobs({ workflow_id: workflow.id, cursor: 'not-a-cursor' }));
+    expect(bad.code).toBe('VALIDATION_FAILED');
+  });
+
   it('refuses an unknown status filter', async () => {
     h = await startApp();
     const error = await rejection(h.app.listJobs({ status: 'finished' }));
