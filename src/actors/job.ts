@@ -77,8 +77,8 @@ export function createJobLogic(options: JobLogicOptions) {
     index: (job) => {
       if (!job) return { live: false };
       // In progress is `status:waiting|delayed|pending|running`; recovery reads those. A step job
-      // is not filed by workflow: its workflow's record names it, and a sorted set per workflow
-      // cost Redis a key, and a call, per run (listJobs reads the record instead).
+      // is not filed by workflow (listJobs reads the workflow's record, which names it): that tag
+      // was built and compared on every write, and made a sorted set per run in Redis.
       return { live: false, tags: [STATUS_TAGS[job.status], typeTag(job.type), 'all'], score: job.createdAt };
     },
     receive(job, msg, ctx) {
