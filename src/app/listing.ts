@@ -1,7 +1,11 @@
 /**
  * Paged listings of jobs and workflows straight from the store's indexes.
  */
-import { decodeCursor, encodeCursor as encodeListCursor } from '../runtime/store/cursor.js';
+import {
+  type CursorPosition,
+  decodeCursor,
+  encodeCursor as encodeListCursor,
+} from '../runtime/store/cursor.js';
 import type { SnapshotStore } from '../runtime/store/snapshot-store.js';
 import { validation } from './validation.js';
 
@@ -13,6 +17,18 @@ export interface ListQuery {
 export interface Page<T> {
   items: T[];
   next_cursor: string | null;
+}
+
+/** The page size asked for (1–500, default 50) and the position its cursor resumes after. */
+function pageStart(query: ListQuery): { limit: number; after: CursorPosition | null } {
+  const limit = Math.max(1, Math.min(query.limit ?? 50, 500));
+  if (!query.cursor) return { limit, after: null };
+  const after = decodeCursor(query.cursor);
+  // A cursor that does not decode restarted the listing from the first page, silently.
+  if (after === null) {
+    throw validation([{ path: 'cursor', message: 'not a next_cursor from an earlier page' }]);
+  }
+  return { limit, after };
 }
 
 /**
@@ -27,14 +43,10 @@ export async function listByTags<S, V>(
   view: (state: S) => V,
   tagsOf: (state: S) => string[],
 ): Promise<Page<V>> {
-  const limit = Math.max(1, Math.min(query.limit ?? 50, 500));
+  const { limit } = pageStart(query);
   const [primary = 'all', ...rest] = filters;
   const items: V[] = [];
   let cursor = query.cursor ?? null;
-  // A cursor that does not decode restarted the listing from the first page, silently.
-  if (cursor !== null && decodeCursor(cursor) === null) {
-    throw validation([{ path: 'cursor', message: 'not a next_cursor from an earlier page' }]);
-  }
   for (;;) {
     const page = await store.list(kind, primary, { limit, cursor, descending: true });
     const records = await Promise.all(page.ids.map((id) => store.load(kind, id)));
@@ -70,11 +82,7 @@ export async function listByIds<S, V>(
   view: (state: S) => V,
   tagsOf: (state: S) => string[],
 ): Promise<Page<V>> {
-  const limit = Math.max(1, Math.min(query.limit ?? 50, 500));
-  const after = query.cursor ? decodeCursor(query.cursor) : null;
-  if (query.cursor && after === null) {
-    throw validation([{ path: 'cursor', message: 'not a next_cursor from an earlier page' }]);
-  }
+  const { limit, after } = pageStart(query);
   const records = await Promise.all(ids.map((id) => store.load(kind, id)));
   const found: Array<{ id: string; score: number; state: S }> = [];
   for (const [i, record] of records.entries()) {
