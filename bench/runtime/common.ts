@@ -6,7 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism } from 'node:os';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
@@ -297,6 +297,36 @@ export function machine() {
     cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpu;
   } catch {}
   return { cores: availableParallelism(), cpu, node: process.version };
+}
+
+// ---- heap ----
+
+/** Self size and count per V8 node type and name, from a heap snapshot file. */
+export function heapCensus(file: string): Map<string, { count: number; bytes: number }> {
+  const snapshot = JSON.parse(readFileSync(file, 'utf8')) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
+  unlinkSync(file);
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
+  const typeAt = fields.indexOf('type');
+  const nameAt = fields.indexOf('name');
+  const sizeAt = fields.indexOf('self_size');
+  const census = new Map<string, { count: number; bytes: number }>();
+  const { nodes, strings } = snapshot;
+  for (let i = 0; i < nodes.length; i += fields.length) {
+    const type = types[nodes[i + typeAt]!]!;
+    // Strings are named by their content; group them by type only.
+    const name = type === 'object' || type === 'closure' ? strings[nodes[i + nameAt]!]!.slice(0, 40) : '';
+    const key = name ? `${type} ${name}` : type;
+    const entry = census.get(key) ?? { count: 0, bytes: 0 };
+    entry.count++;
+    entry.bytes += nodes[i + sizeAt]!;
+    census.set(key, entry);
+  }
+  return census;
 }
 
 // ---- Redis -------------------------------------------------------------------------------------

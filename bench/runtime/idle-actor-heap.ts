@@ -7,7 +7,7 @@
  *   ephemeral: ephemeral logic on the MemoryStore; nothing is ever committed (system only, no commit)
  * Needs --expose-gc; the script re-executes itself with it when `global.gc` is missing.
  */
-import { mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getHeapStatistics, writeHeapSnapshot } from 'node:v8';
@@ -19,6 +19,7 @@ import {
   flags,
   fmtBytes,
   fmtRate,
+  heapCensus,
   now,
   num,
   report,
@@ -84,34 +85,6 @@ function setup(variant: string) {
     ephemeral: variant === 'ephemeral',
   });
   return { item, store: variant === 'drop' ? dropStore : new MemoryStore() };
-}
-
-/** Self size and count per V8 node type and name, from a heap snapshot file. */
-function heapCensus(file: string): Map<string, { count: number; bytes: number }> {
-  const snapshot = JSON.parse(readFileSync(file, 'utf8')) as {
-    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
-    nodes: number[];
-    strings: string[];
-  };
-  unlinkSync(file);
-  const fields = snapshot.snapshot.meta.node_fields;
-  const types = snapshot.snapshot.meta.node_types[0];
-  const typeAt = fields.indexOf('type');
-  const nameAt = fields.indexOf('name');
-  const sizeAt = fields.indexOf('self_size');
-  const census = new Map<string, { count: number; bytes: number }>();
-  const { nodes, strings } = snapshot;
-  for (let i = 0; i < nodes.length; i += fields.length) {
-    const type = types[nodes[i + typeAt]!]!;
-    // Strings are named by their content; group them by type only.
-    const name = type === 'object' || type === 'closure' ? strings[nodes[i + nameAt]!]!.slice(0, 40) : '';
-    const key = name ? `${type} ${name}` : type;
-    const entry = census.get(key) ?? { count: 0, bytes: 0 };
-    entry.count++;
-    entry.bytes += nodes[i + sizeAt]!;
-    census.set(key, entry);
-  }
-  return census;
 }
 
 async function breakdown(variant: string, count: number): Promise<void> {
