@@ -1,7 +1,6 @@
 /**
- * One actor in memory: its record, mailbox and the bookkeeping that makes "effects only after
- * the state is durable" true. Versions count record changes; `durableVersion` is the newest one
- * the store has acknowledged, and effects wait until it reaches the version that produced them.
+ * One actor in memory: its mailbox and its turns. A turn's new record and its effects go to the
+ * durable half (durable-cell.ts), which holds the effects until the record is written.
  */
 import { MailroomError } from '../errors.js';
 import type { ActorLogic } from './actor.js';
@@ -13,16 +12,16 @@ import {
   PHASE_READY,
   PHASE_STOPPED,
 } from './cell-host.js';
-import { type Filed, indexTags, LIVE_INDEX, mergeFiled, removalEntry, writeEntry } from './commit-entry.js';
+import { DurableCell } from './durable-cell.js';
 import type { Effect } from './effects.js';
-import { EFFECT_CONFIRM, EFFECT_EMIT, EFFECT_REPLY, EFFECT_REPLY_ERROR, effect } from './effects.js';
+import { EFFECT_CONFIRM, EFFECT_REPLY, EFFECT_REPLY_ERROR, effect } from './effects.js';
 import type { Envelope } from './envelope.js';
 import { SYS_CONFIRM, SYS_TIMER } from './envelope.js';
 import type { Mailbox } from './mailbox.js';
 import { resendEffects, withConfirmed, withRedeliveryRearmed } from './outbox.js';
 import type { Runnable } from './scheduler.js';
 import { withSeq } from './seq-table.js';
-import type { ActorRecord, CommitEntry } from './store/snapshot-store.js';
+import type { ActorRecord } from './store/snapshot-store.js';
 import type { DeadLetterReason, Directive } from './supervisor.js';
 import { defaultStrategy } from './supervisor.js';
 import { REDELIVER_TIMER, TurnContext } from './turn-context.js';
@@ -30,35 +29,11 @@ import { REDELIVER_TIMER, TurnContext } from './turn-context.js';
 export type { CellHost } from './cell-host.js';
 export { initialRecord, PHASE_BUSY, PHASE_LOADING, PHASE_READY, PHASE_STOPPED } from './cell-host.js';
 
-export class ActorCell implements Runnable {
+export class ActorCell extends DurableCell implements Runnable {
   queued = false;
   inDirtyList = false;
-  phase = PHASE_LOADING;
-  rec: ActorRecord;
-  /** The record the store holds; null when nothing was ever stored. */
-  durable: ActorRecord | null = null;
-  version = 0;
-  durableVersion = 0;
-  /** Version being written by the commit in flight, or -1. */
-  committingVersion = -1;
-  private committingRec: ActorRecord | null = null;
-  private committingRemoval = false;
-  /** Emit effects whose events ride in the commit in flight; they get their log seq from it. */
-  private committingEvents: Effect[] | null = null;
   mailbox: Mailbox<Envelope> | null = null;
-  private pending: Effect[] | null = null;
-  /** remove() was called and not yet committed; `rec` is already the fresh actor. */
-  private removing = false;
-  private removedAtVersion = 0;
-  /** Index tags and timers a failed (possibly applied) write may have filed. */
-  private maybeWritten: Filed | null = null;
   private restartRequested = false;
-  /**
-   * `rec` holds changes that wait for the next write instead of forcing one (deferred turns,
-   * confirmed outbox entries). Losing them in a crash costs a redelivery the receiver drops, or a
-   * detail later messages restore; they are written before the actor leaves memory.
-   */
-  private unwritten = false;
   lastActive = 0;
   lruPrev: ActorCell | null = null;
   lruNext: ActorCell | null = null;
@@ -72,26 +47,18 @@ export class ActorCell implements Runnable {
   private refKeyCache: string | null = null;
 
   constructor(
-    readonly kind: string,
-    readonly id: string,
-    readonly logic: ActorLogic<unknown, unknown>,
+    kind: string,
+    id: string,
+    logic: ActorLogic<unknown, unknown>,
     private readonly host: CellHost,
   ) {
-    this.rec = initialRecord(undefined);
+    super(kind, id, logic);
   }
 
   /** `kind:id`, built on first use: it tags every reliable message and confirmation this cell sends. */
   get key(): string {
     this.refKeyCache ??= `${this.kind}:${this.id}`;
     return this.refKeyCache;
-  }
-
-  get isDirty(): boolean {
-    return this.version !== this.durableVersion || this.removing;
-  }
-
-  get isCommitting(): boolean {
-    return this.committingVersion >= 0;
   }
 
   /** True when nothing would be lost by dropping this cell from memory. */
@@ -112,12 +79,6 @@ export class ActorCell implements Runnable {
       this.pending === null &&
       (this.mailbox === null || this.mailbox.size === 0)
     );
-  }
-
-  /** Writes changes that were waiting for a write of their own (before passivation or shutdown). */
-  writeUnwritten(): void {
-    if (!this.unwritten || this.phase !== PHASE_READY || this.isDirty) return;
-    this.changed();
   }
 
   /** Installs the loaded record (or the initial state) and starts serving the mailbox. */
@@ -242,16 +203,13 @@ export class ActorCell implements Runnable {
       // reliable channels to and from this id keep their sequence numbers and unconfirmed messages.
       const timers = ctx.timers === null ? rec.timers : ctx.timers;
       const redeliver = timers?.[REDELIVER_TIMER];
-      this.rec = {
+      this.replaceWithFresh({
         ...initialRecord(this.logic.initial(this.id)),
         timers: redeliver ? { [REDELIVER_TIMER]: redeliver } : null,
         outbox: ctx.outbox ?? rec.outbox,
         outSeq: ctx.outSeq ?? rec.outSeq,
         inSeq,
-      };
-      this.removing = true;
-      this.changed();
-      this.removedAtVersion = this.version;
+      });
     } else if (
       ctx.deferred &&
       ctx.effects === null &&
@@ -294,29 +252,6 @@ export class ActorCell implements Runnable {
 
   private armTimer(name: string, at: number): void {
     if (this.host.armTimer(this, name, at) && at > this.armedUntil) this.armedUntil = at;
-  }
-
-  private changed(): void {
-    if (this.logic.ephemeral) return;
-    this.version++;
-    this.host.markDirty(this);
-  }
-
-  private deferChange(): void {
-    if (!this.logic.ephemeral) this.unwritten = true;
-  }
-
-  /** Runs effects now when nothing is waiting to be durable, else holds them for the commit. */
-  private queueEffects(effects: Effect[]): void {
-    if (this.logic.ephemeral || (this.version === this.durableVersion && this.pending === null)) {
-      for (const item of effects) this.host.perform(this, item);
-      return;
-    }
-    this.pending ??= [];
-    for (const item of effects) {
-      item.version = this.version;
-      this.pending.push(item);
-    }
   }
 
   private onConfirm(receiverKey: string, seq: number): void {
@@ -417,127 +352,22 @@ export class ActorCell implements Runnable {
     this.host.reload(this);
   }
 
-  /** Called when the cell leaves memory for good (stop directive, shutdown). */
-  markStopped(): void {
-    this.phase = PHASE_STOPPED;
-    const error = new MailroomError('ACTOR_STOPPED');
-    this.dropPending(
-      (item) => item.version > (this.isCommitting ? this.committingVersion : this.durableVersion),
-      error,
-    );
+  protected markDirty(): void {
+    this.host.markDirty(this);
   }
 
-  private discardUndurable(error: MailroomError): void {
-    this.dropPending(() => true, error);
-    this.rec = this.durable ?? initialRecord(this.logic.initial(this.id));
-    this.version = this.durableVersion;
-    this.removing = false;
-    this.unwritten = false;
+  protected perform(item: Effect): void {
+    this.host.perform(this, item);
   }
 
-  private dropPending(which: (item: Effect) => boolean, error: MailroomError): void {
-    if (!this.pending) return;
-    const kept: Effect[] = [];
-    for (const item of this.pending) {
-      if (which(item)) this.host.abandon(this, item, error);
-      else kept.push(item);
-    }
-    this.pending = kept.length > 0 ? kept : null;
+  protected abandon(item: Effect, error: MailroomError): void {
+    this.host.abandon(this, item, error);
   }
 
-  /** Builds this cell's part of a group commit, or null when there is nothing to write. */
-  beginCommit(): CommitEntry | null {
-    if (this.phase === PHASE_STOPPED || this.phase === PHASE_LOADING || !this.isDirty) return null;
-    this.committingVersion = this.version;
-    // This write carries whatever was waiting; should it fail, `rec` reverts to the durable record.
-    this.unwritten = false;
-    const events = this.collectEvents();
-    // Nothing happened since remove() and nothing is left to deliver: delete the snapshot. Otherwise
-    // the fresh actor's record replaces the old one, and the diff drops the old index entries.
-    if (this.removing && this.version === this.removedAtVersion && this.rec.outbox === null) {
-      this.committingRemoval = true;
-      this.committingRec = null;
-      return removalEntry(this.kind, this.id, this.durable, this.maybeWritten, events);
-    }
-    const index = this.logic.index ? this.logic.index(this.rec.state) : LIVE_INDEX;
-    const tags = indexTags(this.rec.tags, index);
-    const score = index.score ?? 0;
-    const before = this.rec;
-    // Spelled out rather than spread with two of its own keys after (see outbox.ts withConfirmed).
-    const rec: ActorRecord =
-      tags === before.tags && score === before.score
-        ? before
-        : {
-            state: before.state,
-            timers: before.timers,
-            outbox: before.outbox,
-            outSeq: before.outSeq,
-            inSeq: before.inSeq,
-            tags,
-            score,
-          };
-    this.rec = rec;
-    this.committingRec = rec;
-    return writeEntry(this.kind, this.id, rec, this.durable, this.maybeWritten, events);
-  }
-
-  /** Events emitted since the last write go into this one, so state and log change together. */
-  private collectEvents(): unknown[] {
-    if (!this.pending) return [];
-    let emits: Effect[] | null = null;
-    for (const item of this.pending) {
-      if (item.op !== EFFECT_EMIT || item.seq !== 0) continue;
-      emits ??= [];
-      emits.push(item);
-    }
-    this.committingEvents = emits;
-    return emits ? emits.map((item) => item.value) : [];
-  }
-
-  get committingEventCount(): number {
-    return this.committingEvents?.length ?? 0;
-  }
-
-  commitSucceeded(eventSeqs: readonly number[]): void {
-    if (this.committingEvents) {
-      this.committingEvents.forEach((item, i) => {
-        item.seq = eventSeqs[i] ?? 0;
-      });
-      this.committingEvents = null;
-    }
-    const committed = this.committingVersion;
-    this.committingVersion = -1;
-    if (this.committingRemoval) {
-      this.committingRemoval = false;
-      // The snapshot is gone; `rec` already holds the fresh actor.
-      this.durable = null;
-    } else {
-      this.durable = this.committingRec;
-    }
-    this.removing = false;
-    this.maybeWritten = null;
-    this.committingRec = null;
-    this.durableVersion = committed;
-    this.releaseDurable();
-    this.afterCommitSettled();
-  }
-
-  commitFailed(error: MailroomError): void {
-    this.committingVersion = -1;
-    this.committingEvents = null;
-    // A write that timed out may still have landed: remember what it filed, so the next commit
-    // also clears those index entries and timers instead of trusting the older durable record.
-    if (this.committingRec) this.maybeWritten = mergeFiled(this.maybeWritten, this.committingRec);
-    this.committingRec = null;
-    this.committingRemoval = false;
-    this.discardUndurable(error);
+  protected afterCommitSettled(reverted: boolean): void {
     // A timer that fired in a reverted turn is back in the record but no longer in the heap, so it
     // would wait for the next activation (for the outbox timer: redelivery stopped for good).
-    if (this.rec.timers) this.host.rearmTimersLater(this);
-    this.afterCommitSettled();
-  }
-
-  private afterCommitSettled(): void {
+    if (reverted && this.rec.timers) this.host.rearmTimersLater(this);
     if (this.phase === PHASE_STOPPED) {
       this.host.evictStopped(this);
       return;
@@ -566,17 +396,6 @@ export class ActorCell implements Runnable {
       this.canPassivate &&
       this.logic.finished(this.rec.state)
     );
-  }
-
-  private releaseDurable(): void {
-    const pending = this.pending;
-    if (!pending) return;
-    let released = 0;
-    while (released < pending.length && pending[released]!.version <= this.durableVersion) {
-      this.host.perform(this, pending[released]!);
-      released++;
-    }
-    this.pending = released === pending.length ? null : pending.slice(released);
   }
 
   /** Hands every queued message back (for dead-lettering when the cell cannot continue). */
