@@ -126,7 +126,7 @@ export type JobMsg =
   | { type: 'due' }
   | { type: 'attempt_timeout'; lease: string }
   | { type: 'expire' }
-  /** From the step's workflow, which may have missed its end or lost its release (workflow.ts `watch`). */
+  /** From the step's workflow, which may have missed its end or lost its release (workflow-watch.ts). */
   | { type: 'report' };
 
 export interface JobLogicOptions {

@@ -2,7 +2,7 @@
  * Messages a workflow actor receives from its step jobs, sent once the job's state is durable.
  * None travels through the job's outbox: a crash between "job completed" and "workflow advanced"
  * is healed by the workflow, which asks its released steps to report again while its run is in
- * progress (workflow.ts `watch`).
+ * progress (workflow-watch.ts).
  */
 import type { JobError } from '../schemas/common.js';
 

@@ -22,6 +22,7 @@ import type { StepFinished } from './workflow-messages.js';
 import { workflowSnapshot } from './workflow-snapshot.js';
 import type { NewWorkflow, StepState, WorkflowMsg, WorkflowState } from './workflow-state.js';
 import { stepJobId } from './workflow-state.js';
+import { createWorkflowWatch, WATCH_FIRST_MS } from './workflow-watch.js';
 
 export type { NewWorkflow, StepState, WorkflowMsg, WorkflowState } from './workflow-state.js';
 export { stepJobId, WORKFLOW_KIND, workflowRef } from './workflow-state.js';
@@ -41,29 +42,9 @@ type Workflow = WorkflowState | null;
 
 const TERMINAL: ReadonlySet<WorkflowStatus> = new Set(['completed', 'failed', 'cancelled']);
 
-/**
- * A step tells its end with a plain message once its job's state is durable; a crash (or a failed
- * write here) before this workflow's write may lose it. A release is a plain message too, lost if
- * the step's write fails. So while a run is in progress a `watch` timer asks the steps released
- * and not yet finished here to report again (job.ts `report`): a finished step tells its end
- * again, and one still waiting says so and is released again. The watch wakes 2 s after the run
- * starts, then at doubling intervals up to a minute; a run that ends first never wakes. Through
- * outboxes instead, each step end cost a confirmation and a write of its own, and each release a
- * confirmation and a place in the workflow's outbox.
- *
- * Not later than 2 s: a finished actor leaves memory at once only if the firings it leaves behind
- * come within the span departed-timers.ts remembers (2.5 s with the default redelivery); with a
- * first watch at 5 s every finished workflow stayed in memory until its idle sweep.
- */
-const WATCH_FIRST_MS = 2_000;
-const WATCH_MAX_MS = 60_000;
-
 export function createWorkflowLogic(options: WorkflowLogicOptions) {
   const { factory } = options;
-
-  function armWatch(afterMs: number, ctx: Ctx): void {
-    if (options.watchSteps) ctx.setTimer('watch', ctx.now + afterMs, { type: 'watch', afterMs });
-  }
+  const { armWatch, stepWaiting, watch } = createWorkflowWatch(options, TERMINAL, resolveStep);
 
   function create(existing: Workflow, spec: NewWorkflow, fresh: boolean, ctx: Ctx): Workflow {
     if (existing) {
@@ -335,28 +316,6 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
     const next = releaseReady({ ...wf, steps, status: 'running', completedAt: null }, ctx);
     ctx.reply(next);
     return next;
-  }
-
-  /** A step released here answered the watch that it still waits: its release was lost. */
-  function stepWaiting(wf: WorkflowState, index: number, ctx: Ctx): WorkflowState {
-    const step = wf.steps[index];
-    if (step?.status !== 'pending' || TERMINAL.has(wf.status)) return wf;
-    // Resolved from the same completed outputs as the first time, so it is the same release.
-    const resolved = resolveStep(wf, wf.steps, step);
-    if (!('error' in resolved))
-      ctx.tell(jobRef(step.jobId), { type: 'release', ...resolved } satisfies JobMsg);
-    return wf;
-  }
-
-  /** Asks every step released and not finished here to report again (see WATCH_FIRST_MS). */
-  function watch(wf: WorkflowState, afterMs: number, ctx: Ctx): WorkflowState {
-    if (TERMINAL.has(wf.status)) return wf;
-    for (const step of wf.steps) {
-      if (step.status === 'waiting' || isTerminalJobStatus(step.status)) continue;
-      ctx.tell(jobRef(step.jobId), { type: 'report' } satisfies JobMsg);
-    }
-    armWatch(Math.min(afterMs * 2, WATCH_MAX_MS), ctx);
-    return wf;
   }
 
   return defineActor<Workflow, WorkflowMsg>({
