@@ -19,37 +19,18 @@ import { ActorCell, type CellHost, PHASE_LOADING, PHASE_READY } from './cell.js'
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { DeadLetterSink } from './dead-letters.js';
+import { EffectRunner } from './effect-runner.js';
 import type { Effect } from './effects.js';
-import {
-  EFFECT_CONFIRM,
-  EFFECT_EMIT,
-  EFFECT_REPLY,
-  EFFECT_REPLY_ERROR,
-  EFFECT_SEND_RELIABLE,
-  EFFECT_TELL,
-} from './effects.js';
 import type { AskHandle, Envelope } from './envelope.js';
-import { envelope, SYS_CONFIRM, SYS_TIMER, SYS_USER, settleAsk } from './envelope.js';
+import { envelope, SYS_TIMER, SYS_USER, settleAsk } from './envelope.js';
 import { GroupCommit } from './group-commit.js';
 import { Mailbox } from './mailbox.js';
 import { Residency } from './residency.js';
 import { DURABLE_BUSY_TURN_MICROS, Scheduler } from './scheduler.js';
+import { silentLogger } from './silent-logger.js';
 import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-store.js';
 import type { DeadLetter, DeadLetterReason } from './supervisor.js';
 import { SystemTimers } from './system-timers.js';
-import { parseRefKey } from './turn-context.js';
-
-const silentLogger = {
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-  fatal() {},
-  trace() {},
-  child() {
-    return silentLogger;
-  },
-} as unknown as Logger;
 
 export type {
   ActorSystem,
@@ -82,6 +63,7 @@ class System implements ActorSystem, CellHost {
   private loading = 0;
   private busy = 0;
   private readonly deadLetters: DeadLetterSink;
+  private readonly effects: EffectRunner;
   private stopping = false;
 
   constructor(options: SystemOptions) {
@@ -89,6 +71,13 @@ class System implements ActorSystem, CellHost {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.deadLetters = new DeadLetterSink(this.clock, this.logger);
+    this.effects = new EffectRunner(
+      (kind, id, env, fresh) => this.deliver(kind, id, env, fresh),
+      this.eventListeners,
+      this.deadLetters,
+      this.clock,
+      this.logger,
+    );
     this.passivateAfterMs = options.passivateAfterMs ?? 60_000;
     this.residency = new Residency(this.clock, this.passivateAfterMs);
     this.askTimeoutMs = options.askTimeoutMs ?? 10_000;
@@ -258,12 +247,12 @@ class System implements ActorSystem, CellHost {
 
   private deliver(kind: string, id: string, env: Envelope, fresh = false): void {
     if (this.stopping && env.sys === SYS_USER && env.from === null) {
-      this.refuse(kind, id, env, 'system_stopped', new MailroomError('SYSTEM_STOPPED'));
+      this.deadLetters.refuse(kind, id, env, 'system_stopped', new MailroomError('SYSTEM_STOPPED'));
       return;
     }
     const cells = this.residency.cellsOf(kind);
     if (!cells) {
-      this.refuse(
+      this.deadLetters.refuse(
         kind,
         id,
         env,
@@ -309,24 +298,10 @@ class System implements ActorSystem, CellHost {
           // The heap has forgotten a firing it delivered; dropped here, the timer would wait for
           // the actor's next activation. Tried again after a pause (see rearmTimersLater).
           if (env.sys === SYS_TIMER) this.timers.armLater(cell.kind, cell.id, env.msg as string, env.timerAt);
-          else this.refuse(cell.kind, cell.id, env, 'store_failed', error);
+          else this.deadLetters.refuse(cell.kind, cell.id, env, 'store_failed', error);
         }
       },
     );
-  }
-
-  /** A message that cannot be delivered: asks fail, the rest become dead letters. */
-  private refuse(
-    kind: string,
-    id: string,
-    env: Envelope,
-    reason: DeadLetterReason,
-    error: MailroomError,
-  ): void {
-    if (env.ask && settleAsk(env.ask, (t) => this.clock.clearTimeout(t))) env.ask.reject(error);
-    // Reliable messages are redelivered by their sender; runtime bookkeeping is not user mail.
-    if (env.from !== null || env.sys !== SYS_USER) return;
-    this.deadLetters.record({ type: 'dead_letter', reason, kind, id, msg: env.msg, error: error.message });
   }
 
   private evict(cell: ActorCell): void {
@@ -361,79 +336,15 @@ class System implements ActorSystem, CellHost {
   }
 
   perform(cell: ActorCell, item: Effect): void {
-    switch (item.op) {
-      case EFFECT_TELL:
-        this.deliver(item.to!.kind, item.to!.id, envelope(item.value), item.fresh);
-        return;
-      case EFFECT_REPLY:
-        if (item.ask && settleAsk(item.ask, (t) => this.clock.clearTimeout(t))) item.ask.resolve(item.value);
-        return;
-      case EFFECT_REPLY_ERROR:
-        if (item.ask && settleAsk(item.ask, (t) => this.clock.clearTimeout(t))) item.ask.reject(item.error!);
-        return;
-      case EFFECT_EMIT: {
-        const sourced: SourcedEvent = {
-          source: { kind: cell.kind, id: cell.id },
-          event: item.value,
-          seq: item.seq,
-        };
-        for (const listener of this.eventListeners) {
-          try {
-            listener(sourced);
-          } catch (error) {
-            this.logger.error({ err: error }, 'event listener threw');
-          }
-        }
-        return;
-      }
-      case EFFECT_SEND_RELIABLE: {
-        const env = envelope(item.value);
-        env.from = cell.key;
-        env.seq = item.seq;
-        this.deliver(item.to!.kind, item.to!.id, env, item.fresh);
-        return;
-      }
-      case EFFECT_CONFIRM: {
-        const sender = parseRefKey(item.value as string);
-        const env = envelope(null);
-        env.sys = SYS_CONFIRM;
-        env.from = cell.key;
-        env.seq = item.seq;
-        this.deliver(sender.kind, sender.id, env);
-        return;
-      }
-    }
+    this.effects.perform(cell, item);
   }
 
   abandon(cell: ActorCell, item: Effect, error: MailroomError): void {
-    if (item.op === EFFECT_REPLY || item.op === EFFECT_REPLY_ERROR) {
-      if (item.ask && settleAsk(item.ask, (t) => this.clock.clearTimeout(t))) item.ask.reject(error);
-      return;
-    }
-    if (item.op === EFFECT_TELL || item.op === EFFECT_EMIT) {
-      this.deadLetters.record({
-        type: 'dead_letter',
-        reason: error.code === 'STORE_UNAVAILABLE' ? 'store_failed' : 'stopped',
-        kind: cell.kind,
-        id: cell.id,
-        msg: item.value,
-        error: error.message,
-      });
-    }
-    // Reliable sends and confirmations need no notice: the outbox and redelivery cover them.
+    this.effects.abandon(cell, item, error);
   }
 
   deadLetter(cell: ActorCell, reason: DeadLetterReason, env: Envelope, error?: unknown): void {
-    if (reason === 'gap') {
-      this.logger.debug(
-        { actor: cell.key, from: env.from, seq: env.seq },
-        'out-of-order reliable message dropped',
-      );
-      return;
-    }
-    const letter: DeadLetter = { type: 'dead_letter', reason, kind: cell.kind, id: cell.id, msg: env.msg };
-    if (error !== undefined) letter.error = error instanceof Error ? error.message : String(error);
-    this.deadLetters.record(letter);
+    this.deadLetters.recordFromActor(cell, reason, env, error);
   }
 
   reload(cell: ActorCell): void {
@@ -443,7 +354,7 @@ class System implements ActorSystem, CellHost {
   stop(cell: ActorCell): void {
     cell.markStopped();
     const error = new MailroomError('ACTOR_STOPPED');
-    for (const env of cell.drainMailbox()) this.refuse(cell.kind, cell.id, env, 'stopped', error);
+    for (const env of cell.drainMailbox()) this.deadLetters.refuse(cell.kind, cell.id, env, 'stopped', error);
     // With a write in flight, a new activation would load the older snapshot and later overwrite
     // the acknowledged write; the stopped cell stays registered until the write settles.
     if (!cell.isCommitting) this.evict(cell);
