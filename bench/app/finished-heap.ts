@@ -26,13 +26,14 @@ import {
   report,
   rerunWithNodeFlags,
   runVariants,
+  settledHeap,
   sleep,
   table,
   type VariantResult,
 } from '../runtime/common.js';
+import { DIAMOND } from './diamond.js';
 
 rerunWithNodeFlags(['--expose-gc']);
-const gc = globalThis.gc as () => void;
 
 const values = flags(
   { units: { type: 'string' }, concurrency: { type: 'string' } },
@@ -42,16 +43,6 @@ const units = num(values.units, 20_000);
 const concurrency = num(values.concurrency, 500);
 /** Events the ring keeps; the warm-up fills it, so later events only replace earlier ones. */
 const EVENT_RING = 1_000;
-
-const DIAMOND = {
-  name: 'diamond',
-  steps: [
-    { name: 'a', type: 'echo', input: { n: 1 } },
-    { name: 'b', type: 'echo', input: { v: '{{ steps.a.output.n }}' }, depends_on: ['a'] },
-    { name: 'c', type: 'echo', input: { v: '{{ steps.a.output.n }}' }, depends_on: ['a'] },
-    { name: 'd', type: 'echo', depends_on: ['b', 'c'] },
-  ],
-};
 
 /** Runs `count` units to completion, submitted in waves of `concurrency`. */
 async function runUnits(app: Mailroom, workflows: boolean, count: number, finished: () => number) {
@@ -71,14 +62,6 @@ async function runUnits(app: Mailroom, workflows: boolean, count: number, finish
   // Finished actors leave memory once their last write is done.
   await app.system.idle();
   await sleep(100);
-}
-
-async function settledHeap(): Promise<number> {
-  for (let i = 0; i < 4; i++) {
-    gc();
-    await sleep(20);
-  }
-  return process.memoryUsage().heapUsed;
 }
 
 async function runOne(variant: string): Promise<VariantResult> {

@@ -38,6 +38,7 @@ import {
   uniquePrefix,
   type VariantResult,
 } from '../runtime/common.js';
+import { DIAMOND } from './diamond.js';
 
 // Measured as the server runs: with its V8 flags.
 rerunWithNodeFlags(SERVER_NODE_FLAGS);
@@ -59,16 +60,6 @@ const warmupMs = num(values.warmup, 2_000);
 const concurrency = num(values.concurrency, 2_000);
 const redisUrl = str(values.redis, DEFAULT_REDIS);
 const everyMs = num(values.every, 0);
-
-const DIAMOND = {
-  name: 'diamond',
-  steps: [
-    { name: 'a', type: 'echo', input: { n: 1 } },
-    { name: 'b', type: 'echo', input: { v: '{{ steps.a.output.n }}' }, depends_on: ['a'] },
-    { name: 'c', type: 'echo', input: { v: '{{ steps.a.output.n }}' }, depends_on: ['a'] },
-    { name: 'd', type: 'echo', depends_on: ['b', 'c'] },
-  ],
-};
 
 async function runOne(variant: string): Promise<VariantResult> {
   const durable = variant.endsWith('redis');

@@ -301,6 +301,17 @@ export function machine() {
 
 // ---- heap ----
 
+/** `heapUsed` once collections free nothing more; needs --expose-gc. */
+export async function settledHeap(): Promise<number> {
+  const gc = globalThis.gc as () => void;
+  // Several rounds: weak callbacks and finalizers can free more on the next pass.
+  for (let i = 0; i < 4; i++) {
+    gc();
+    await sleep(20);
+  }
+  return process.memoryUsage().heapUsed;
+}
+
 /** Self size and count per V8 node type and name, from a heap snapshot file. */
 export function heapCensus(file: string): Map<string, { count: number; bytes: number }> {
   const snapshot = JSON.parse(readFileSync(file, 'utf8')) as {

@@ -25,13 +25,12 @@ import {
   report,
   rerunWithNodeFlags,
   runVariants,
-  sleep,
+  settledHeap,
   table,
   type VariantResult,
 } from './common.js';
 
 rerunWithNodeFlags(['--expose-gc']);
-const gc = globalThis.gc as () => void;
 
 const USAGE = `node --import tsx bench/runtime/idle-actor-heap.ts [flags]   (re-execs itself with --expose-gc)
   --actors N     actors to activate (default 1000000)
@@ -68,15 +67,6 @@ const dropStore: SnapshotStore = {
   ping: () => Promise.resolve(),
   close: () => Promise.resolve(),
 };
-
-async function settledHeap(): Promise<number> {
-  // Several rounds: weak callbacks and finalizers can free more on the next pass.
-  for (let i = 0; i < 4; i++) {
-    gc();
-    await sleep(20);
-  }
-  return process.memoryUsage().heapUsed;
-}
 
 function setup(variant: string) {
   const item = defineActor<Item, 'init'>({
