@@ -13,8 +13,8 @@ export function newId(): string {
  * Node builds a UUID by concatenating its hex pieces, which V8 keeps as a tree of 16 rope nodes
  * (~490 bytes) until something flattens it. Every job id is held for the job's whole retention,
  * and copied by each young collection it survives; a flat id is 67 bytes. Reading a character
- * flattens the rope in place (it becomes a flat string the collector then short-cuts). Converting
- * it to a number, as this did before, does not always: 100k ids so made held 376 bytes each.
+ * flattens the rope in place (it becomes a flat string the collector then short-cuts); converting
+ * it to a number does not always (100k ids so made held 376 bytes each).
  */
 function flatten(text: string): string {
   text.charCodeAt(0);
