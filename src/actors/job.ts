@@ -78,8 +78,9 @@ export function createJobLogic(options: JobLogicOptions) {
       if (!job) return { live: false };
       // In progress is `status:waiting|delayed|pending|running`; recovery reads those. A step job
       // is not filed by workflow (listJobs reads the workflow's record, which names it): that tag
-      // was built and compared on every write, and made a sorted set per run in Redis.
-      return { live: false, tags: [STATUS_TAGS[job.status], typeTag(job.type), 'all'], score: job.createdAt };
+      // was built and compared on every write, and made a sorted set per run in Redis. Nor under
+      // one tag for all jobs: listing them all merges the status tags (listing.ts unionPage).
+      return { live: false, tags: [STATUS_TAGS[job.status], typeTag(job.type)], score: job.createdAt };
     },
     receive(job, msg, ctx) {
       if (msg.type === 'create') return create(job, msg.job, msg.release, ctx);

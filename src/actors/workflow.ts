@@ -327,7 +327,7 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
       return {
         // In progress is `status:running`.
         live: false,
-        tags: [`status:${wf.status}`, `name:${wf.name}`, 'all'],
+        tags: [`status:${wf.status}`, `name:${wf.name}`],
         score: wf.createdAt,
       };
     },

@@ -58,6 +58,10 @@ export type {
   WorkerView,
 } from './mailroom-api.js';
 
+/** The index tags every job (every workflow) has exactly one of: listing them all pages over these. */
+const JOB_STATUS_TAGS = JOB_STATUSES.map((status) => `status:${status}`);
+const WORKFLOW_STATUS_TAGS = WORKFLOW_STATUSES.map((status) => `status:${status}`);
+
 export async function createMailroom(options: MailroomOptions): Promise<Mailroom> {
   const clock = options.clock ?? systemClock;
   const config = options.config;
@@ -281,7 +285,15 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
       const ids = steps.map((step) => step.jobId);
       return listByIds<JobState, JobView>(options.store, JOB_KIND, ids, filters, query, jobView, tagsOf);
     }
-    return listByTags<JobState, JobView>(options.store, JOB_KIND, filters, query, jobView, tagsOf);
+    return listByTags<JobState, JobView>(
+      options.store,
+      JOB_KIND,
+      filters,
+      JOB_STATUS_TAGS,
+      query,
+      jobView,
+      tagsOf,
+    );
   }
 
   async function listWorkflows(query: ListQuery & { status?: string; name?: string }) {
@@ -295,6 +307,7 @@ export async function createMailroom(options: MailroomOptions): Promise<Mailroom
       options.store,
       WORKFLOW_KIND,
       filters,
+      WORKFLOW_STATUS_TAGS,
       query,
       workflowView,
       (wf) => [`status:${wf.status}`, `name:${wf.name}`],

@@ -57,6 +57,34 @@ describe('listJobs', () => {
     expect((await allPages({ status: 'running' })).ids).toEqual([]);
   });
 
+  it('pages through all jobs across statuses interleaved in time, ties by id', async () => {
+    h = await startApp();
+    // No index holds every job: listing them all merges the status indexes page by page. Jobs of
+    // three statuses are created in turn, three in each millisecond, so pages cut across statuses
+    // and through ties.
+    const created: Array<{ id: string; ms: number }> = [];
+    const specs = [
+      { type: 'echo' },
+      { type: 'text-to-image', input: { prompt: 'p' } },
+      { type: 'fail', input: { retryable: false } },
+    ];
+    for (let ms = 0; ms < 4; ms++) {
+      for (const spec of specs) created.push({ id: (await h.app.submitJob(spec)).job.id, ms });
+      await h.settle(1);
+    }
+    await h.settle();
+    const expected = [...created]
+      .sort((a, b) => b.ms - a.ms || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .map((job) => job.id);
+    for (const limit of [1, 2, 5, 12, 50]) {
+      const all = await allPages({ limit });
+      expect(all.ids).toEqual(expected);
+      expect(all.pages).toBe(Math.max(1, Math.ceil(12 / limit)));
+    }
+    const statuses = new Set((await h.app.listJobs({ limit: 12 })).items.map((job) => job.status));
+    expect(statuses).toEqual(new Set(['completed', 'pending', 'failed']));
+  });
+
   it('combines filters without losing items across pages', async () => {
     h = await startApp();
     // Completed echo and checksum jobs mixed, so the second filter drops part of some pages:

@@ -315,6 +315,7 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
       let pages = 0;
       do {
         const page = await store.list('job', 'all', { limit: 7, cursor, descending });
+        expect(page.scores).toEqual(page.ids.map((id) => Number(id.slice(1)) % 4));
         seen.push(...page.ids);
         cursor = page.next;
         pages++;
@@ -329,7 +330,11 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
 
   it('reports no next page when the last page is exactly full', async () => {
     await store.commit([write('job', 'a', record(1, ['t'], 1)), write('job', 'b', record(2, ['t'], 2))]);
-    expect(await store.list('job', 't', { limit: 2 })).toEqual({ ids: ['a', 'b'], next: null });
+    expect(await store.list('job', 't', { limit: 2 })).toEqual({
+      ids: ['a', 'b'],
+      scores: [1, 2],
+      next: null,
+    });
   });
 
   it('stores timers, moves and removes them, and loads those due by a time', async () => {

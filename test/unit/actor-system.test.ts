@@ -346,7 +346,11 @@ describe('effects wait for durability', () => {
     const { system, store } = start();
     await system.ask(system.ref('counter', 'c1'), { type: 'inc' });
     await expect(system.count('counter', 'live')).resolves.toBe(1);
-    await expect(system.list('counter', 'live', { limit: 10 })).resolves.toEqual({ ids: ['c1'], next: null });
+    await expect(system.list('counter', 'live', { limit: 10 })).resolves.toEqual({
+      ids: ['c1'],
+      scores: [0],
+      next: null,
+    });
     expect((await store.load('counter', 'c1'))?.tags).toEqual(['live']);
   });
 });

@@ -129,7 +129,7 @@ export class MemoryStore implements SnapshotStore {
   list(kind: string, tag: string, options: ListOptions): Promise<ListPage> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
     const members = this.tags.get(kind)?.get(tag);
-    if (!members) return Promise.resolve({ ids: [], next: null });
+    if (!members) return Promise.resolve({ ids: [], scores: [], next: null });
     const sign = options.descending ? -1 : 1;
     const after = options.cursor ? decodeCursor(options.cursor) : null;
     const page = members.page(sign, after, options.limit + 1);
@@ -137,7 +137,11 @@ export class MemoryStore implements SnapshotStore {
     if (more) page.length = options.limit;
     const last = page[page.length - 1];
     const next = more && last ? encodeCursor(last.score, last.id) : null;
-    return Promise.resolve({ ids: page.map((entry) => entry.id), next });
+    return Promise.resolve({
+      ids: page.map((entry) => entry.id),
+      scores: page.map((entry) => entry.score),
+      next,
+    });
   }
 
   count(kind: string, tag: string, minScore?: number): Promise<number> {

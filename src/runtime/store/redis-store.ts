@@ -238,16 +238,17 @@ export class RedisStore implements SnapshotStore {
       ),
     );
     const ids: string[] = [];
+    const scores: number[] = [];
     let next: string | null = null;
     for (let i = 0; i + 1 < reply.length; i += 2) {
       if (ids.length === options.limit) {
-        const lastId = ids[ids.length - 1]!;
-        next = encodeCursor(Number(reply[i - 1]), lastId);
+        next = encodeCursor(scores[scores.length - 1]!, ids[ids.length - 1]!);
         break;
       }
       ids.push(reply[i]!);
+      scores.push(Number(reply[i + 1]));
     }
-    return { ids, next };
+    return { ids, scores, next };
   }
 
   count(kind: string, tag: string, minScore?: number): Promise<number> {

@@ -84,6 +84,8 @@ export interface ListOptions {
 
 export interface ListPage {
   ids: string[];
+  /** Each id's score, in the same order. */
+  scores: number[];
   next: string | null;
 }
 
