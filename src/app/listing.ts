@@ -89,9 +89,15 @@ async function unionPage(
     tags.map((tag) => store.list(kind, tag, { limit, cursor, descending: true })),
   );
   const merged: Array<{ id: string; score: number }> = [];
+  // An actor whose status moved between the reads can be in two of them: listed once.
+  const seen = new Set<string>();
   let more = false;
   for (const page of pages) {
-    for (const [i, id] of page.ids.entries()) merged.push({ id, score: page.scores[i]! });
+    for (const [i, id] of page.ids.entries()) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      merged.push({ id, score: page.scores[i]! });
+    }
     if (page.next) more = true;
   }
   merged.sort(newestFirst);
