@@ -120,18 +120,19 @@ export class BuiltinExecutor implements Executor {
 
   /** Handlers that finish at once (echo, fail) are over by the time anyone asks. */
   isExecuting(target: CancelTarget): boolean {
-    return this.running.has(`${target.jobId}\0${target.lease}`);
+    return this.running.has(key(target));
   }
 
   cancel(target: CancelTarget): void {
-    const running = this.running.get(`${target.jobId}\0${target.lease}`);
+    const running = this.running.get(key(target));
     if (!running) return;
     running.cancelled = true;
     if (running.timer) this.clock.clearTimeout(running.timer);
-    this.running.delete(`${target.jobId}\0${target.lease}`);
+    this.running.delete(key(target));
   }
 }
 
-function key(assignment: Assignment): string {
-  return `${assignment.jobId}\0${assignment.lease}`;
+/** One execution: a job on one lease. */
+function key(execution: { jobId: string; lease: string }): string {
+  return `${execution.jobId}\0${execution.lease}`;
 }
