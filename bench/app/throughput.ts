@@ -9,6 +9,7 @@
  *   node --import tsx bench/app/throughput.ts [--variant jobs-memory|jobs-redis|diamond-memory|diamond-redis]
  *       [--duration 8000] [--warmup 2000] [--concurrency 2000] [--redis redis://127.0.0.1:6379] [--json]
  *       [--every 5000]   (also print throughput, heap, resident actors and armed timers every N ms, to stderr)
+ *       [--alloc]        (also sample allocations in the window, garbage included: bytes per unit by function)
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createMailroom, type Mailroom } from '../../src/app/mailroom.js';
@@ -18,6 +19,8 @@ import { MemoryStore } from '../../src/runtime/store/memory-store.js';
 import { createRedisStore } from '../../src/runtime/store/redis-store.js';
 import type { SnapshotStore } from '../../src/runtime/store/snapshot-store.js';
 import {
+  allocationSampler,
+  allocationTable,
   DEFAULT_REDIS,
   deleteKeys,
   flags,
@@ -52,8 +55,9 @@ const values = flags(
     concurrency: { type: 'string' },
     redis: { type: 'string' },
     every: { type: 'string' },
+    alloc: { type: 'boolean', default: false },
   },
-  'usage: throughput.ts [--variant NAME] [--duration ms] [--warmup ms] [--concurrency n] [--redis url] [--every ms] [--json]',
+  'usage: throughput.ts [--variant NAME] [--duration ms] [--warmup ms] [--concurrency n] [--redis url] [--every ms] [--alloc] [--json]',
 );
 const durationMs = num(values.duration, 8_000);
 const warmupMs = num(values.warmup, 2_000);
@@ -143,7 +147,10 @@ async function runOne(variant: string): Promise<VariantResult> {
           );
         }, everyMs)
       : undefined;
+  // The sampler slows the run: with --alloc, read the table, not the throughput.
+  const stopSampling = values.alloc ? await allocationSampler() : null;
   await sleep(durationMs);
+  const allocations = stopSampling ? await stopSampling() : null;
   clearInterval(sampler);
   const elapsed = now() - t0;
   const cpu = process.cpuUsage(cpuBefore);
@@ -165,6 +172,7 @@ async function runOne(variant: string): Promise<VariantResult> {
     loopDelayMs: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
     errors,
     latency: percentilesUs(latency),
+    ...(allocations ? { allocations: allocations.slice(0, 40) } : {}),
   };
 }
 
@@ -201,5 +209,12 @@ report('app-throughput', values, results, (rows) =>
         latencyRow(`${r.variant} submit→completed`, r.latency as ReturnType<typeof percentilesUs>),
       ),
     ]),
+    ...rows
+      .filter((r) => r.allocations)
+      .map(
+        (r) =>
+          `\nallocated per ${r.unit === 'jobs/s' ? 'job' : 'workflow'}, ${r.variant} (sampled, garbage included):\n` +
+          allocationTable(r.allocations as Array<{ fn: string; bytes: number }>, r.completed as number, 40),
+      ),
   ].join('\n'),
 );
