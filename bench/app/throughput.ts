@@ -10,6 +10,8 @@
  *       [--duration 8000] [--warmup 2000] [--concurrency 2000] [--redis redis://127.0.0.1:6379] [--json]
  *       [--every 5000]   (also print throughput, heap, resident actors and armed timers every N ms, to stderr)
  *       [--alloc]        (also sample allocations in the window, garbage included: bytes per unit by function)
+ *       [--retention ms] (finished units are removed this long after they end, as on a server that has
+ *                         run longer than its retention: expiry then keeps pace with completion)
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createMailroom, type Mailroom } from '../../src/app/mailroom.js';
@@ -56,14 +58,16 @@ const values = flags(
     redis: { type: 'string' },
     every: { type: 'string' },
     alloc: { type: 'boolean', default: false },
+    retention: { type: 'string' },
   },
-  'usage: throughput.ts [--variant NAME] [--duration ms] [--warmup ms] [--concurrency n] [--redis url] [--every ms] [--alloc] [--json]',
+  'usage: throughput.ts [--variant NAME] [--duration ms] [--warmup ms] [--concurrency n] [--redis url] [--every ms] [--alloc] [--retention ms] [--json]',
 );
 const durationMs = num(values.duration, 8_000);
 const warmupMs = num(values.warmup, 2_000);
 const concurrency = num(values.concurrency, 2_000);
 const redisUrl = str(values.redis, DEFAULT_REDIS);
 const everyMs = num(values.every, 0);
+const retentionMs = values.retention === undefined ? undefined : num(values.retention, 0);
 
 async function runOne(variant: string): Promise<VariantResult> {
   const durable = variant.endsWith('redis');
@@ -71,7 +75,8 @@ async function runOne(variant: string): Promise<VariantResult> {
   const store: SnapshotStore = durable
     ? await createRedisStore({ url: redisUrl, prefix })
     : new MemoryStore();
-  const { file } = loadConfig({ env: {} });
+  const loaded = loadConfig({ env: {} }).file;
+  const file = retentionMs === undefined ? loaded : { ...loaded, retention_ms: retentionMs };
   // Terminal actors leave memory quickly, as they would under sustained load.
   const app = await createMailroom({ store, config: file, builtinSlots: concurrency });
   const workflows = variant.startsWith('diamond');
