@@ -441,8 +441,10 @@ describe('commit failure', () => {
     system.onDeadLetter((letter) => letters.push(letter));
     const c = system.ref('counter', 'c1');
     const sink = system.ref('log', 'sink');
-    await system.ask(sink, { type: 'read' });
-    await system.ask(c, { type: 'get' });
+    // Both written once, so both are in memory when the store fails (an actor the store holds
+    // nothing of does not stay).
+    await system.ask(sink, { type: 'append', value: 'first' });
+    await system.ask(c, { type: 'inc' });
 
     memory.failing = true;
     await expect(rejectionCode(system.ask(c, { type: 'inc-and-notify', to: sink }))).resolves.toBe(
@@ -451,10 +453,10 @@ describe('commit failure', () => {
     await system.idle();
     memory.failing = false;
     expect(events).toEqual([]);
-    await expect(system.ask(sink, { type: 'read' })).resolves.toEqual([]);
+    await expect(system.ask(sink, { type: 'read' })).resolves.toEqual(['first']);
     expect(letters.map((l) => [l.reason, l.msg])).toEqual([
-      ['store_failed', { type: 'append', value: 'count=1' }],
-      ['store_failed', { type: 'incremented', count: 1 }],
+      ['store_failed', { type: 'append', value: 'count=2' }],
+      ['store_failed', { type: 'incremented', count: 2 }],
     ]);
   });
 
@@ -548,6 +550,32 @@ describe('remove', () => {
     await expect(system.count('removable', 'count:1')).resolves.toBe(0);
     await expect(memory.loadTimers(Number.POSITIVE_INFINITY)).resolves.toEqual([]);
     await expect(system.ask(ref, { type: 'get' })).resolves.toBe(0);
+  });
+
+  it('a removed actor leaves memory once its removal is written, and a read of it leaves none', async () => {
+    const { system } = start({ actors: { removable } });
+    const ref = system.ref('removable', 'r1');
+    await system.ask(ref, { type: 'inc' });
+    expect(system.isResident(ref)).toBe(true);
+    await system.ask(ref, { type: 'remove' });
+    await system.idle();
+    expect(system.isResident(ref)).toBe(false);
+    // Read again: a fresh actor answers, and nothing of it stays behind.
+    await expect(system.ask(ref, { type: 'get' })).resolves.toBe(0);
+    await system.idle();
+    expect(system.isResident(ref)).toBe(false);
+    expect(system.stats().resident).toBe(0);
+  });
+
+  it('an actor written after its removal stays in memory with its new state', async () => {
+    const { system } = start({ actors: { removable } });
+    const ref = system.ref('removable', 'r1');
+    await system.ask(ref, { type: 'inc' });
+    await system.ask(ref, { type: 'remove' });
+    await system.ask(ref, { type: 'inc' });
+    await system.idle();
+    expect(system.isResident(ref)).toBe(true);
+    await expect(system.ask(ref, { type: 'get' })).resolves.toBe(1);
   });
 
   it('a change answered after remove() is durable and starts from a fresh actor', async () => {
