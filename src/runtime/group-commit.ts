@@ -39,6 +39,11 @@ export class GroupCommit {
     return this.inFlight === 0 && this.dirtyHead === this.dirty.length;
   }
 
+  /** Cells waiting for a store call to take them. */
+  get waiting(): number {
+    return this.dirty.length - this.dirtyHead;
+  }
+
   get busy(): boolean {
     return this.inFlight > 0;
   }

@@ -27,6 +27,8 @@ export interface SystemTimersOptions {
   resident: (kind: string, id: string) => ActorCell | undefined;
   /** Delivers a firing to its actor. */
   fire: (kind: string, id: string, name: string, at: number) => void;
+  /** False while the system is too busy for more firings now (see TimerHeap). */
+  mayFire: () => boolean;
 }
 
 export class SystemTimers {
@@ -46,6 +48,7 @@ export class SystemTimers {
           options.fire(entry.kind, entry.id, entry.name, entry.at);
       },
       horizonMs,
+      options.mayFire,
     );
     // Every reliable send sets a redelivery timer that its confirmation almost always cancels
     // within milliseconds; parked, those never reach the heap (about nine per diamond workflow).

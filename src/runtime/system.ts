@@ -41,6 +41,14 @@ export type {
   SystemStats,
 } from './actor-system.js';
 
+/**
+ * Timer firings wait while this many actors are being loaded or this many cells wait for a write:
+ * well above what user traffic keeps in flight at full speed (hundreds), so they hold back only a
+ * backlog of overdue firings, such as a minute of retention expiries come due together.
+ */
+const TIMER_LOADS_IN_FLIGHT = 512;
+const TIMER_WRITES_WAITING = 4_096;
+
 export function createSystem(options: SystemOptions): ActorSystem {
   return new System(options);
 }
@@ -114,6 +122,9 @@ class System implements ActorSystem, CellHost {
         env.timerAt = at;
         this.deliver(kind, id, env);
       },
+      // A firing of an actor not in memory costs a load and, as a rule, a write (a retention
+      // expiry): past these, overdue firings wait for the store to catch up.
+      mayFire: () => this.loading < TIMER_LOADS_IN_FLIGHT && this.committer.waiting < TIMER_WRITES_WAITING,
     });
     for (const [kind, logic] of Object.entries(options.actors ?? {})) this.register(kind, logic);
     this.residency.start();

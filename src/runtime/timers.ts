@@ -14,6 +14,13 @@ export interface HeapEntry {
   name: string;
 }
 
+/** Firings per wake: what is due beyond this waits for the next wake, so I/O is served between. */
+export const FIRINGS_PER_WAKE = 256;
+/** How soon a wake that found the system busy (`mayFire` false) looks again. */
+export const BUSY_RECHECK_MS = 5;
+/** Fired per wake even when busy, so a system saturated for good still expires and retries. */
+export const FIRINGS_WHEN_BUSY = 8;
+
 export class TimerHeap {
   private readonly heap: HeapEntry[] = [];
   /** What is armed per `kind\0id\0name`, so re-arming the same deadline adds nothing. */
@@ -22,10 +29,17 @@ export class TimerHeap {
   private wakeAt = Number.POSITIVE_INFINITY;
   private stopped = false;
 
+  /**
+   * `mayFire` paces firings that are overdue together (a store load of timers, a burst of
+   * retention expiries): while it says no, due entries wait and the heap looks again shortly.
+   * Without it every due firing was delivered at once; on Redis, a minute of retention expiries
+   * activated 350k actors together and the server stopped serving (docs/benchmarks.md §20).
+   */
   constructor(
     private readonly clock: Clock,
     private readonly onDue: (entry: HeapEntry) => void,
     private readonly horizonMs = Number.POSITIVE_INFINITY,
+    private readonly mayFire: () => boolean = () => true,
   ) {}
 
   get size(): number {
@@ -52,21 +66,39 @@ export class TimerHeap {
     this.wakeTimer = null;
   }
 
-  /** Fires everything due now; exposed so recovery can fire overdue timers without waiting a tick. */
+  /**
+   * Fires what is due now, up to FIRINGS_PER_WAKE and while `mayFire` allows; the rest at the
+   * next wake. Exposed so recovery can fire overdue timers without waiting a tick.
+   */
   fireDue(): void {
+    // Called directly (recovery), it does the pending wake's work: that wake is set again below.
+    if (this.wakeTimer) {
+      this.clock.clearTimeout(this.wakeTimer);
+      this.wakeTimer = null;
+      this.wakeAt = Number.POSITIVE_INFINITY;
+    }
     const now = this.clock.now();
+    let fired = 0;
+    let busy = false;
     for (;;) {
       const top = this.heap[0];
       if (!top || top.at > now) break;
+      if (fired === FIRINGS_PER_WAKE) break;
+      if (fired >= FIRINGS_WHEN_BUSY && !this.mayFire()) {
+        busy = true;
+        break;
+      }
       this.pop();
+      fired++;
       const key = `${top.kind}\0${top.id}\0${top.name}`;
       if (this.armed.get(key) === top.at) this.armed.delete(key);
       this.onDue(top);
     }
-    this.rearm();
+    this.rearm(busy ? now + BUSY_RECHECK_MS : now);
   }
 
-  private rearm(): void {
+  /** Wakes for the earliest entry, but not before `notBefore` (a busy system is looked at later). */
+  private rearm(notBefore = this.clock.now()): void {
     const top = this.heap[0];
     if (this.stopped) return;
     if (!top) {
@@ -75,16 +107,17 @@ export class TimerHeap {
       this.wakeAt = Number.POSITIVE_INFINITY;
       return;
     }
-    if (this.wakeTimer && this.wakeAt <= top.at) return;
+    const at = Math.max(top.at, notBefore);
+    if (this.wakeTimer && this.wakeAt <= at) return;
     if (this.wakeTimer) this.clock.clearTimeout(this.wakeTimer);
-    this.wakeAt = top.at;
+    this.wakeAt = at;
     this.wakeTimer = this.clock.setTimeout(
       () => {
         this.wakeTimer = null;
         this.wakeAt = Number.POSITIVE_INFINITY;
         this.fireDue();
       },
-      Math.max(0, top.at - this.clock.now()),
+      Math.max(0, at - this.clock.now()),
     );
   }
 

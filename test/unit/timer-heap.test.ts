@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from '../../src/runtime/clock.js';
-import { type HeapEntry, TimerHeap } from '../../src/runtime/timers.js';
+import {
+  BUSY_RECHECK_MS,
+  FIRINGS_PER_WAKE,
+  FIRINGS_WHEN_BUSY,
+  type HeapEntry,
+  TimerHeap,
+} from '../../src/runtime/timers.js';
 
 function setup() {
   const clock = new SimulatedClock(0);
@@ -106,6 +112,45 @@ describe('TimerHeap', () => {
     heap.fireDue();
     expect(fired).toEqual(['late']);
     expect(heap.size).toBe(1);
+  });
+
+  it('fires at most FIRINGS_PER_WAKE overdue entries per wake, the rest at the next wakes, in order', () => {
+    const clock = new SimulatedClock(10_000);
+    const fired: number[] = [];
+    const heap = new TimerHeap(clock, (entry) => fired.push(entry.at));
+    const count = FIRINGS_PER_WAKE * 2 + 10;
+    for (let i = 0; i < count; i++) heap.arm('k', `a${i}`, 't', 5_000 - i);
+    heap.fireDue();
+    expect(fired).toHaveLength(FIRINGS_PER_WAKE);
+    clock.advance(0);
+    expect(fired).toHaveLength(count);
+    expect(fired).toEqual([...fired].sort((a, b) => a - b));
+    expect(heap.size).toBe(0);
+  });
+
+  it('while mayFire says no, a wake fires only a few and looks again shortly; the rest once it says yes', () => {
+    const clock = new SimulatedClock(10_000);
+    const fired: string[] = [];
+    let busy = true;
+    const heap = new TimerHeap(
+      clock,
+      (entry) => fired.push(entry.id),
+      Number.POSITIVE_INFINITY,
+      () => !busy,
+    );
+    for (let i = 0; i < 100; i++) heap.arm('k', `a${i}`, 't', 9_000);
+    heap.fireDue();
+    expect(fired).toHaveLength(FIRINGS_WHEN_BUSY);
+    clock.advance(BUSY_RECHECK_MS - 1);
+    expect(fired).toHaveLength(FIRINGS_WHEN_BUSY);
+    clock.advance(1);
+    expect(fired).toHaveLength(2 * FIRINGS_WHEN_BUSY);
+    busy = false;
+    clock.advance(BUSY_RECHECK_MS);
+    expect(fired).toHaveLength(100);
+    expect(new Set(fired).size).toBe(100);
+    // Nothing left to wake for.
+    expect(clock.pendingCount).toBe(0);
   });
 
   it('stop() cancels the wake-up and ignores later arms', () => {

@@ -9,7 +9,7 @@ import {
   type SourcedEvent,
   type SystemOptions,
 } from '../../src/runtime/system.js';
-import { ControlledStore, rejectionCode } from './helpers.js';
+import { ControlledStore, rejectionCode, settle } from './helpers.js';
 
 type Msg =
   | { type: 'arm'; name: string; at: number; payload: string }
@@ -248,6 +248,55 @@ describe('durable timers', () => {
     await advance(system, clock, 9_000);
     expect(events).toEqual([{ fired: 'wake', now: T0 + 10_000 }]);
     await expect(system.ask(ref, { type: 'read' })).resolves.toEqual(['wake']);
+  });
+
+  it('overdue firings of actors not in memory wait while many loads are in flight, and all fire once', async () => {
+    /** Holds loads while `held` is set, counting those in flight. */
+    class GatedStore extends MemoryStore {
+      held = false;
+      inFlight = 0;
+      private waiting: Array<() => void> = [];
+      override load(kind: string, id: string) {
+        if (!this.held) return super.load(kind, id);
+        this.inFlight++;
+        return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => {
+          this.inFlight--;
+          return super.load(kind, id);
+        });
+      }
+      releaseLoads(): void {
+        this.held = false;
+        for (const resolve of this.waiting.splice(0)) resolve();
+      }
+    }
+    const store = new GatedStore();
+    const { system, clock, events } = start({ store, passivateAfterMs: 1_000 });
+    const count = 700;
+    for (let i = 0; i < count; i++) {
+      await system.ask(system.ref('alarm', `a${i}`), {
+        type: 'arm',
+        name: 't',
+        at: T0 + 10_000,
+        payload: `p${i}`,
+      });
+    }
+    await advance(system, clock, 1_000);
+    system.sweep();
+    expect(system.stats().resident).toBe(0);
+
+    store.held = true;
+    clock.advance(9_000);
+    await settle();
+    // Two full wakes (256 each, TimerHeap's FIRINGS_PER_WAKE), then the few a busy wake still fires.
+    expect(store.inFlight).toBe(520);
+    clock.advance(5);
+    await settle();
+    expect(store.inFlight).toBe(528);
+    store.releaseLoads();
+    await system.idle();
+    for (let i = 0; i < 10 && events.length < count; i++) await advance(system, clock, 5);
+    expect(events).toHaveLength(count);
+    expect(new Set(events.map((e) => (e as { fired: string }).fired)).size).toBe(count);
   });
 
   it('an overdue timer fires exactly once in a new system after recover()', async () => {
