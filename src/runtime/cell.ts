@@ -90,9 +90,23 @@ export class ActorCell extends DurableCell implements Runnable {
     this.phase = PHASE_READY;
     this.restartRequested = false;
     if (this.rec.timers) {
-      for (const name in this.rec.timers) this.armTimer(name, this.rec.timers[name]!.at);
+      const now = this.host.now();
+      for (const name in this.rec.timers) {
+        const at = this.rec.timers[name]!.at;
+        // The firing that brought the actor back waits in its mailbox. Armed again, it fired a
+        // second time once the first was handled: a retention expiry loaded its job twice.
+        if (at <= now && this.holdsFiring(name, at)) continue;
+        this.armTimer(name, at);
+      }
     }
     if (this.hasWork()) this.host.schedule(this);
+  }
+
+  private holdsFiring(name: string, at: number): boolean {
+    return (
+      this.mailbox?.someSystem((env) => env.sys === SYS_TIMER && env.msg === name && env.timerAt === at) ===
+      true
+    );
   }
 
   hasWork(): boolean {

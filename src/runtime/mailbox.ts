@@ -44,6 +44,12 @@ export class Queue<T> {
     return item;
   }
 
+  /** True when some queued item passes `test`. */
+  some(test: (item: T) => boolean): boolean {
+    for (let i = this.head; i < this.items.length; i++) if (test(this.items[i] as T)) return true;
+    return false;
+  }
+
   /** Removes and returns everything queued, oldest first. */
   drain(): T[] {
     const rest = this.items.slice(this.head) as T[];
@@ -68,6 +74,11 @@ export class Mailbox<T> {
   postSystem(item: T): void {
     this.system ??= new Queue<T>();
     this.system.push(item);
+  }
+
+  /** True when a system message waiting here passes `test`. */
+  someSystem(test: (item: T) => boolean): boolean {
+    return this.system?.some(test) === true;
   }
 
   /** Puts a message back at the front of the user lane, to be retried next. */

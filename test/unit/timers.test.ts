@@ -299,6 +299,38 @@ describe('durable timers', () => {
     expect(new Set(events.map((e) => (e as { fired: string }).fired)).size).toBe(count);
   });
 
+  it('a firing that loads its actor back is delivered once: an actor removed by it is not loaded again', async () => {
+    const expiring = defineActor<number, { type: 'set'; at: number } | { type: 'expire' }>({
+      initial: () => 0,
+      receive(state, msg, ctx) {
+        if (msg.type === 'expire') {
+          ctx.remove();
+          return state;
+        }
+        ctx.setTimer('expire', msg.at, { type: 'expire' });
+        return state + 1;
+      },
+    });
+    const store = new MemoryStore();
+    const clock = new SimulatedClock(T0);
+    const system = createSystem({ store, clock, passivateAfterMs: 1_000, actors: { expiring } });
+    systems.push(system);
+    const ref = system.ref('expiring', 'e1');
+    await system.ask(ref, { type: 'set', at: T0 + 10_000 });
+    await advance(system, clock, 1_000);
+    system.sweep();
+    expect(system.isResident(ref)).toBe(false);
+
+    const loads = vi.spyOn(store, 'load');
+    // Handled a little after its deadline, as under load.
+    await advance(system, clock, 9_005);
+    await advance(system, clock, 1_000);
+    expect(await store.load('expiring', 'e1')).toBeUndefined();
+    // One load by the firing; the one just above is the test's own.
+    expect(loads).toHaveBeenCalledTimes(2);
+    expect(system.isResident(ref)).toBe(false);
+  });
+
   it('an overdue timer fires exactly once in a new system after recover()', async () => {
     const store = new MemoryStore();
     const first = start({ store });
