@@ -4,6 +4,7 @@
  */
 import type { ActorRef } from '../runtime/actor.js';
 import { defineActor } from '../runtime/actor.js';
+import { RETENTION_TIMERS } from './retention.js';
 
 export interface IdempotencyState {
   id: string;
@@ -27,6 +28,7 @@ export function idempotencyRef(resource: 'job' | 'workflow', key: string): Actor
 export function createIdempotencyLogic(options: { retentionMs: number }) {
   return defineActor<IdempotencyState | null, IdempotencyMsg>({
     initial: () => null,
+    backgroundTimers: RETENTION_TIMERS,
     index: () => ({ live: false }),
     receive(state, msg, ctx) {
       if (msg.type === 'expire') {

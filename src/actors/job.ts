@@ -38,6 +38,7 @@ import {
   type StepRelease,
 } from './job-state.js';
 import type { NeededResources } from './requirements.js';
+import { RETENTION_TIMERS } from './retention.js';
 
 export type { JobLogicOptions, JobMsg, JobState, NewJob, StepRelease } from './job-state.js';
 export { backoffDelay, JOB_KIND, jobRef } from './job-state.js';
@@ -72,6 +73,7 @@ export function createJobLogic(options: JobLogicOptions) {
   return defineActor<Job, JobMsg>({
     initial: () => null,
     passivateAfterMs: JOB_IDLE_MS,
+    backgroundTimers: RETENTION_TIMERS,
     snapshot: jobSnapshot,
     finished: (job) => job !== null && isTerminalJobStatus(job.status),
     index: (job) => {

@@ -12,6 +12,7 @@ import type { DispatcherMsg } from './dispatcher-messages.js';
 import { DISPATCHER } from './dispatcher-messages.js';
 import type { WorkerInfo } from './executors/executor.js';
 import { eventId } from './ids.js';
+import { RETENTION_TIMERS } from './retention.js';
 
 export interface WorkerSessionState {
   worker: WorkerInfo;
@@ -37,6 +38,7 @@ export function workerRef(id: string): ActorRef {
 export function createWorkerSessionLogic(options: { retentionMs: number }) {
   return defineActor<WorkerSessionState | null, WorkerSessionMsg>({
     initial: () => null,
+    backgroundTimers: RETENTION_TIMERS,
     index: (session) =>
       session
         ? {

@@ -16,6 +16,7 @@ import { eventId } from './ids.js';
 import type { JobMsg, StepRelease } from './job.js';
 import { jobRef } from './job.js';
 import type { JobFactory } from './job-factory.js';
+import { RETENTION_TIMERS } from './retention.js';
 import { buildStepDetails, totalCost } from './step-details.js';
 import { resolveTemplates, TemplateError } from './templates.js';
 import type { StepFinished } from './workflow-messages.js';
@@ -320,6 +321,7 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
 
   return defineActor<Workflow, WorkflowMsg>({
     initial: () => null,
+    backgroundTimers: RETENTION_TIMERS,
     snapshot: workflowSnapshot,
     finished: (wf) => wf !== null && TERMINAL.has(wf.status),
     index: (wf) => {

@@ -88,6 +88,11 @@ export interface ActorLogic<S, M> {
    * A later message loads it back, as after any passivation.
    */
   finished?(state: S): boolean;
+  /**
+   * Timers whose firings can wait while the system is busy, such as a retention expiry: they fire
+   * after the others come due and are paced by the store's backlog (see TimerLanes).
+   */
+  backgroundTimers?: readonly string[];
   /** Ephemeral actors are never persisted: their effects run at once. */
   ephemeral?: boolean;
   /** The state's stored form in stores that encode snapshots (Redis); see `StateCodec`. */

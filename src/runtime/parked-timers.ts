@@ -8,7 +8,7 @@
  * set, so the sweep that takes it always comes before its deadline.
  */
 import type { Clock, ClockTimer } from './clock.js';
-import type { TimerHeap } from './timers.js';
+import type { TimerArming } from './timer-lanes.js';
 
 export class ParkedTimers {
   private kinds: string[] = [];
@@ -20,7 +20,7 @@ export class ParkedTimers {
 
   constructor(
     private readonly clock: Clock,
-    private readonly heap: TimerHeap,
+    private readonly heap: TimerArming,
     /** True when the actor's current record no longer has this timer at this deadline. */
     private readonly isStale: (kind: string, id: string, name: string, at: number) => boolean,
     readonly sweepMs = 500,

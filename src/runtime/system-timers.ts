@@ -10,7 +10,7 @@ import type { Clock } from './clock.js';
 import { DepartedTimers } from './departed-timers.js';
 import { ParkedTimers } from './parked-timers.js';
 import type { SnapshotStore } from './store/snapshot-store.js';
-import { TimerHeap } from './timers.js';
+import { TimerLanes } from './timer-lanes.js';
 import { UpcomingTimers } from './upcoming-timers.js';
 
 export interface SystemTimersOptions {
@@ -27,12 +27,14 @@ export interface SystemTimersOptions {
   resident: (kind: string, id: string) => ActorCell | undefined;
   /** Delivers a firing to its actor. */
   fire: (kind: string, id: string, name: string, at: number) => void;
-  /** False while the system is too busy for more firings now (see TimerHeap). */
-  mayFire: () => boolean;
+  /** Timers that can wait while the system is busy (see TimerLanes). */
+  isBackground: (kind: string, name: string) => boolean;
+  /** False while the system is too busy for more background firings now (see TimerHeap). */
+  mayFireBackground: () => boolean;
 }
 
 export class SystemTimers {
-  private readonly heap: TimerHeap;
+  private readonly heap: TimerLanes;
   private readonly parked: ParkedTimers;
   private readonly upcoming: UpcomingTimers;
   private readonly departed: DepartedTimers;
@@ -40,7 +42,7 @@ export class SystemTimers {
   constructor(private readonly options: SystemTimersOptions) {
     const { store, clock, logger, horizonMs, runs } = options;
     this.departed = new DepartedTimers(clock, options.departedSpanMs);
-    this.heap = new TimerHeap(
+    this.heap = new TimerLanes(
       clock,
       (entry) => {
         // Dropped here rather than by the actor, it costs no envelope and no turn.
@@ -48,7 +50,8 @@ export class SystemTimers {
           options.fire(entry.kind, entry.id, entry.name, entry.at);
       },
       horizonMs,
-      options.mayFire,
+      options.isBackground,
+      options.mayFireBackground,
     );
     // Every reliable send sets a redelivery timer that its confirmation almost always cancels
     // within milliseconds; parked, those never reach the heap (about nine per diamond workflow).

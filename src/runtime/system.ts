@@ -42,9 +42,9 @@ export type {
 } from './actor-system.js';
 
 /**
- * Timer firings wait while this many actors are being loaded or this many cells wait for a write:
- * well above what user traffic keeps in flight at full speed (hundreds), so they hold back only a
- * backlog of overdue firings, such as a minute of retention expiries come due together.
+ * Background timer firings wait while this many actors are being loaded or this many cells wait
+ * for a write: well above what user traffic keeps in flight at full speed (hundreds), so they hold
+ * back only a backlog, such as a minute of retention expiries come due together.
  */
 const TIMER_LOADS_IN_FLIGHT = 512;
 const TIMER_WRITES_WAITING = 4_096;
@@ -122,9 +122,11 @@ class System implements ActorSystem, CellHost {
         env.timerAt = at;
         this.deliver(kind, id, env);
       },
-      // A firing of an actor not in memory costs a load and, as a rule, a write (a retention
-      // expiry): past these, overdue firings wait for the store to catch up.
-      mayFire: () => this.loading < TIMER_LOADS_IN_FLIGHT && this.committer.waiting < TIMER_WRITES_WAITING,
+      isBackground: (kind, name) => this.logics.get(kind)?.backgroundTimers?.includes(name) === true,
+      // A background firing (a retention expiry) costs a load and a write: past these, overdue
+      // ones wait for the store to catch up.
+      mayFireBackground: () =>
+        this.loading < TIMER_LOADS_IN_FLIGHT && this.committer.waiting < TIMER_WRITES_WAITING,
     });
     for (const [kind, logic] of Object.entries(options.actors ?? {})) this.register(kind, logic);
     this.residency.start();

@@ -18,7 +18,7 @@ export interface HeapEntry {
 export const FIRINGS_PER_WAKE = 256;
 /** How soon a wake that found the system busy (`mayFire` false) looks again. */
 export const BUSY_RECHECK_MS = 5;
-/** Fired per wake even when busy, so a system saturated for good still expires and retries. */
+/** Fired per wake even when busy, so a system saturated for good still gets through its backlog. */
 export const FIRINGS_WHEN_BUSY = 8;
 
 export class TimerHeap {

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Clock, ClockTimer } from './clock.js';
 import type { SnapshotStore } from './store/snapshot-store.js';
-import type { TimerHeap } from './timers.js';
+import type { TimerArming } from './timer-lanes.js';
 
 /**
  * Each load reads from a little before where the previous one ended: a timer written while that
@@ -25,7 +25,7 @@ export class UpcomingTimers {
     private readonly store: SnapshotStore,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly heap: TimerHeap,
+    private readonly heap: TimerArming,
     private readonly horizonMs: number,
     /** Timers of kinds this system does not run are left to the system that does. */
     private readonly runs: (kind: string) => boolean,
