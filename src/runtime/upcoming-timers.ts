@@ -15,6 +15,15 @@ import type { TimerArming } from './timer-lanes.js';
  */
 const OVERLAP_MS = 10_000;
 
+/**
+ * Timers armed between two yields to the event loop. Arming costs a few microseconds each (a key,
+ * a map entry, a heap push), and a server past its retention loads a minute of retention timers
+ * at once: half a million took 1.8 s to arm, a stall of the whole server (docs/benchmarks.md §20).
+ */
+const ARMS_PER_SLICE = 2_000;
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export class UpcomingTimers {
   private timer: ClockTimer | null = null;
   private stopped = false;
@@ -38,7 +47,12 @@ export class UpcomingTimers {
     // Only the deadlines that came within reach since the previous load (a timer set nearer than
     // the horizon was armed when it was set); the first load, at recovery, reads everything due.
     const timers = await this.store.loadTimers(until, Number.isFinite(after) ? after : undefined);
-    for (const timer of timers) {
+    for (let i = 0; i < timers.length; i++) {
+      if (i > 0 && i % ARMS_PER_SLICE === 0) {
+        await yieldToLoop();
+        if (this.stopped) return i;
+      }
+      const timer = timers[i]!;
       if (this.runs(timer.kind)) this.heap.arm(timer.kind, timer.id, timer.name, timer.at);
     }
     this.loadedUntil = until;

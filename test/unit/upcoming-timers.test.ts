@@ -76,4 +76,19 @@ describe('upcoming timers', () => {
     expect(fired).toEqual(['overdue', 'far']);
     upcoming.stop();
   });
+
+  it('arms a large load in slices, giving the event loop a turn between them', async () => {
+    const { store, heap, upcoming } = setup();
+    for (let i = 0; i < 5_000; i++) await due(store, `j${i}`, T0 + 10_000 + i);
+    const loading = upcoming.load();
+    let otherWork = 0;
+    setImmediate(() => otherWork++);
+    // Promise jobs alone (no turn of the event loop) get through the first slice only.
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    expect(heap.size).toBe(2_000);
+    expect(otherWork).toBe(0);
+    await expect(loading).resolves.toBe(5_000);
+    expect(heap.size).toBe(5_000);
+    expect(otherWork).toBe(1);
+  });
 });
