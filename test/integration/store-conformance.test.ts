@@ -554,6 +554,20 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     expect(ids(await paged.loadTimers(Number.POSITIVE_INFINITY, 40))).toEqual(['w6', 'w7']);
   });
 
+  it('reads every timer once when equal deadlines run over several pages', async () => {
+    const paged = await create({ timersPerRead: 3 });
+    const deadlines = [5, 20, 20, 20, 20, 20, 20, 20, 25, 25, 25, 30];
+    await paged.commit(
+      deadlines.map((at, i) => write('job', `w${i}`, record(i), { setTimers: [['due', at]] })),
+    );
+    const ids = (timers: Array<{ id: string }>) => timers.map((timer) => timer.id).sort();
+    const all = deadlines.map((_, i) => `w${i}`).sort();
+    expect(ids(await paged.loadTimers(Number.POSITIVE_INFINITY))).toEqual(all);
+    expect(ids(await paged.loadTimers(25, 5))).toEqual(all.filter((id) => !['w0', 'w11'].includes(id)));
+    const ats = (await paged.loadTimers(Number.POSITIVE_INFINITY, 19)).map((timer) => timer.at);
+    expect(ats).toEqual(deadlines.slice(1));
+  });
+
   it('reports one increasing seq per event, in entry order, across a batch split into several calls', async () => {
     const split = await create({ maxEntriesPerCall: 3 });
     const earlier = await split.commit([write('job', 'earlier', record(0), { events: [{ n: 0 }] })]);

@@ -259,20 +259,30 @@ export class RedisStore implements SnapshotStore {
 
   async loadTimers(until: number, after?: number): Promise<TimerRef[]> {
     const max = Number.isFinite(until) ? String(until) : '+inf';
-    const min = after === undefined || !Number.isFinite(after) ? '-inf' : `(${after}`;
+    let min = after === undefined || !Number.isFinite(after) ? '-inf' : `(${after}`;
+    /** Members at score `min` already read (pages resume from the last score read, not by offset). */
+    let skip = 0;
     const page = this.settings.timersPerRead;
     const timers: TimerRef[] = [];
     // In pages, each its own round trip: a day-old server loads a minute of retention timers at
     // once, and one reply that size would hold Redis and then this event loop for its whole length.
-    for (let offset = 0; ; offset += page) {
+    // Each page starts at the last score the previous one read: Redis walks a LIMIT offset from the
+    // start of the range, so paging by offset made the 50th page of half a million walk 490k members.
+    for (;;) {
       const reply = await this.call(() =>
-        this.client.zrangebyscore(this.keys.timers(), min, max, 'WITHSCORES', 'LIMIT', offset, page),
+        this.client.zrangebyscore(this.keys.timers(), min, max, 'WITHSCORES', 'LIMIT', skip, page),
       );
       for (let i = 0; i + 1 < reply.length; i += 2) {
         const member = parseTimerMember(reply[i]!);
         if (member) timers.push({ ...member, at: Number(reply[i + 1]) });
       }
       if (reply.length < 2 * page) return timers;
+      const last = reply[reply.length - 1]!;
+      let atLast = 0;
+      for (let i = reply.length - 1; i > 0 && reply[i] === last; i -= 2) atLast++;
+      // A whole page at the score it started from: the next one skips those as well.
+      skip = last === min ? skip + atLast : atLast;
+      min = last;
     }
   }
 
