@@ -77,7 +77,7 @@ export class SystemTimers {
     this.departed.stop();
   }
 
-  /** Loads the stored timers due within the horizon and fires the overdue ones now. */
+  /** Loads the stored timers due within the horizon and starts firing the overdue ones (paced: TimerHeap). */
   async recover(): Promise<number> {
     const loaded = await this.upcoming.load();
     this.heap.fireDue();
