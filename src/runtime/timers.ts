@@ -23,8 +23,13 @@ export const FIRINGS_WHEN_BUSY = 8;
 
 export class TimerHeap {
   private readonly heap: HeapEntry[] = [];
-  /** What is armed per `kind\0id\0name`, so re-arming the same deadline adds nothing. */
-  private readonly armed = new Map<string, number>();
+  /**
+   * What is armed, by kind, then timer name, then actor id, so re-arming the same deadline adds
+   * nothing. Nested rather than keyed by one `kind\0id\0name` string: that key was built, flattened
+   * and hashed on every arm and every firing, half a million at a time when a server past its
+   * retention loads its expiry timers.
+   */
+  private readonly armed = new Map<string, Map<string, Map<string, number>>>();
   private wakeTimer: ClockTimer | null = null;
   private wakeAt = Number.POSITIVE_INFINITY;
   private stopped = false;
@@ -53,11 +58,25 @@ export class TimerHeap {
 
   arm(kind: string, id: string, name: string, at: number): void {
     if (this.stopped || !this.withinHorizon(at)) return;
-    const key = `${kind}\0${id}\0${name}`;
-    if (this.armed.get(key) === at) return;
-    this.armed.set(key, at);
+    const ids = this.idsArmed(kind, name);
+    if (ids.get(id) === at) return;
+    ids.set(id, at);
     this.push({ at, kind, id, name });
     this.rearm();
+  }
+
+  private idsArmed(kind: string, name: string): Map<string, number> {
+    let names = this.armed.get(kind);
+    if (!names) {
+      names = new Map();
+      this.armed.set(kind, names);
+    }
+    let ids = names.get(name);
+    if (!ids) {
+      ids = new Map();
+      names.set(name, ids);
+    }
+    return ids;
   }
 
   stop(): void {
@@ -90,8 +109,8 @@ export class TimerHeap {
       }
       this.pop();
       fired++;
-      const key = `${top.kind}\0${top.id}\0${top.name}`;
-      if (this.armed.get(key) === top.at) this.armed.delete(key);
+      const ids = this.armed.get(top.kind)?.get(top.name);
+      if (ids?.get(top.id) === top.at) ids.delete(top.id);
       this.onDue(top);
     }
     this.rearm(busy ? now + BUSY_RECHECK_MS : now);
