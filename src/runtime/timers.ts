@@ -6,6 +6,7 @@
  * (at thousands of jobs per second, gigabytes); the system loads them from the store as they near.
  */
 import type { Clock, ClockTimer } from './clock.js';
+import { innerMap } from './inner-map.js';
 
 export interface HeapEntry {
   at: number;
@@ -58,25 +59,11 @@ export class TimerHeap {
 
   arm(kind: string, id: string, name: string, at: number): void {
     if (this.stopped || !this.withinHorizon(at)) return;
-    const ids = this.idsArmed(kind, name);
+    const ids = innerMap(innerMap(this.armed, kind), name);
     if (ids.get(id) === at) return;
     ids.set(id, at);
     this.push({ at, kind, id, name });
     this.rearm();
-  }
-
-  private idsArmed(kind: string, name: string): Map<string, number> {
-    let names = this.armed.get(kind);
-    if (!names) {
-      names = new Map();
-      this.armed.set(kind, names);
-    }
-    let ids = names.get(name);
-    if (!ids) {
-      ids = new Map();
-      names.set(name, ids);
-    }
-    return ids;
   }
 
   stop(): void {

@@ -5,6 +5,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { MailroomError } from '../../errors.js';
+import { innerMap } from '../inner-map.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type {
   ActorRecord,
@@ -70,7 +71,7 @@ export class MemoryStore implements SnapshotStore {
         this.events.push(event);
         eventSeqs.push(this.lastSeq);
       }
-      const slots = ofKind(this.slots, entry.kind);
+      const slots = innerMap(this.slots, entry.kind);
       let slot = slots.get(entry.id);
       if (!slot) {
         slot = { id: entry.id, record: null, score: 0, timers: null };
@@ -234,7 +235,7 @@ export class MemoryStore implements SnapshotStore {
     after: readonly string[],
     rescored: boolean,
   ): void {
-    const byTag = ofKind(this.tags, kind);
+    const byTag = innerMap(this.tags, kind);
     for (const tag of before) {
       const stays = after.includes(tag);
       if (stays && !rescored) continue;
@@ -266,15 +267,6 @@ export class MemoryStore implements SnapshotStore {
 const NO_TAGS: readonly string[] = Object.freeze([]);
 
 /** The map kept for one actor kind, made on first use. */
-function ofKind<V>(byKind: Map<string, Map<string, V>>, kind: string): Map<string, V> {
-  let map = byKind.get(kind);
-  if (!map) {
-    map = new Map();
-    byKind.set(kind, map);
-  }
-  return map;
-}
-
 /** What the store keeps for one actor. */
 interface Slot extends TagMember {
   readonly id: string;
