@@ -29,9 +29,19 @@ export interface SystemTimersOptions {
   fire: (kind: string, id: string, name: string, at: number) => void;
   /** Timers that can wait while the system is busy (see TimerLanes). */
   isBackground: (kind: string, name: string) => boolean;
-  /** False while the system is too busy for more background firings now (see TimerHeap). */
-  mayFireBackground: () => boolean;
+  /** Actors being loaded now, and cells waiting for a write: what a background firing adds to. */
+  loadsInFlight: () => number;
+  writesWaiting: () => number;
 }
+
+/**
+ * Background firings wait while this many actors are being loaded or this many cells wait for a
+ * write: well above what user traffic keeps in flight at full speed (hundreds), so they hold back
+ * only a backlog, such as a minute of retention expiries come due together. Each such firing costs
+ * a load and a write.
+ */
+const BACKGROUND_LOADS_IN_FLIGHT = 512;
+const BACKGROUND_WRITES_WAITING = 4_096;
 
 export class SystemTimers {
   private readonly heap: TimerLanes;
@@ -51,7 +61,9 @@ export class SystemTimers {
       },
       horizonMs,
       options.isBackground,
-      options.mayFireBackground,
+      () =>
+        options.loadsInFlight() < BACKGROUND_LOADS_IN_FLIGHT &&
+        options.writesWaiting() < BACKGROUND_WRITES_WAITING,
     );
     // Every reliable send sets a redelivery timer that its confirmation almost always cancels
     // within milliseconds; parked, those never reach the heap (about nine per diamond workflow).

@@ -41,14 +41,6 @@ export type {
   SystemStats,
 } from './actor-system.js';
 
-/**
- * Background timer firings wait while this many actors are being loaded or this many cells wait
- * for a write: well above what user traffic keeps in flight at full speed (hundreds), so they hold
- * back only a backlog, such as a minute of retention expiries come due together.
- */
-const TIMER_LOADS_IN_FLIGHT = 512;
-const TIMER_WRITES_WAITING = 4_096;
-
 export function createSystem(options: SystemOptions): ActorSystem {
   return new System(options);
 }
@@ -123,10 +115,8 @@ class System implements ActorSystem, CellHost {
         this.deliver(kind, id, env);
       },
       isBackground: (kind, name) => this.logics.get(kind)?.backgroundTimers?.includes(name) === true,
-      // A background firing (a retention expiry) costs a load and a write: past these, overdue
-      // ones wait for the store to catch up.
-      mayFireBackground: () =>
-        this.loading < TIMER_LOADS_IN_FLIGHT && this.committer.waiting < TIMER_WRITES_WAITING,
+      loadsInFlight: () => this.loading,
+      writesWaiting: () => this.committer.waiting,
     });
     for (const [kind, logic] of Object.entries(options.actors ?? {})) this.register(kind, logic);
     this.residency.start();
