@@ -2,7 +2,7 @@
  * One conformance suite, run against every SnapshotStore: what the runtime relies on must hold
  * for the embedded store and for Redis alike.
  */
-import { pack, unpack, unpackMultiple } from 'msgpackr';
+import { pack, unpackMultiple } from 'msgpackr';
 import { afterAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { MailroomError } from '../../src/errors.js';
 import type { StateCodec } from '../../src/runtime/actor.js';
@@ -175,9 +175,22 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     expect((await store.load('coded', 'c2'))?.state).toBeNull();
     expect((await store.load('older', 'o1'))?.state).toEqual({ a: 0, b: 'plain' });
     if (store instanceof RedisStore) {
-      // Stored without field names: the layout number, then the record's fields in order.
+      // Stored without field names: a head (tags, timer count, outbox length), then the layout
+      // number and the record's other fields in order.
       const raw = await store.client.getBuffer(store.keys.snapshot('coded', 'c1'));
-      expect(unpack(raw!)).toEqual([1, [1, 'one'], null, null, null, null, [], 0]);
+      expect(unpackMultiple(raw!)).toEqual([
+        [[], 0, 0],
+        [2, [1, 'one'], null, null, null, null, 0],
+      ]);
+      // A record stored in one value with its tags inside (layout 1) still loads.
+      await store.client.set(
+        store.keys.snapshot('coded', 'c4'),
+        pack([1, [4, 'four'], null, null, ['workflow:w1', 2], null, ['live'], 9]),
+      );
+      expect(await store.load('coded', 'c4')).toEqual({
+        ...record({ a: 4, b: 'four' }, ['live'], 9),
+        outSeq: new Map([['workflow:w1', 2]]),
+      });
       // A record stored before layouts, as a map with its field names, still loads.
       // Its sequence tables were msgpack maps too.
       const older = record([2, 'two'], ['live'], 5);
@@ -279,6 +292,121 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
     expect(await store.load('job', 'j1')).toBeUndefined();
     expect(await store.count('job', 'live')).toBe(0);
     expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([]);
+  });
+
+  describe('removal by timer', () => {
+    /** A finished actor as the runtime writes one: its expiry is its only timer. */
+    function expiring(id: string, at: number, state: unknown = id, tags = ['live', 'status:done']) {
+      return write('job', id, record(state, tags, 1, { expire: { at, msg: 'expire' } }), {
+        setTimers: [['expire', at]],
+      });
+    }
+    const firing = (id: string, at: number, name = 'expire') => ({ kind: 'job', id, name, at });
+
+    it('removes an actor whose only timer fired, with its index entries, and nothing else', async () => {
+      await store.commit([
+        expiring('a', 100),
+        expiring('b', 200),
+        write('job', 'c', record('c', ['live'], 2)),
+      ]);
+      expect(await store.removeByTimer!([firing('a', 100)])).toEqual(['removed']);
+      expect(await store.load('job', 'a')).toBeUndefined();
+      expect(await listAll(store, 'job', 'live')).toEqual(['b', 'c']);
+      expect(await store.count('job', 'status:done')).toBe(1);
+      expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([firing('b', 200)]);
+    });
+
+    it('calls a firing stale when its timer is gone or moved, and changes nothing', async () => {
+      await store.commit([expiring('b', 200)]);
+      await store.commit([
+        write('job', 'moved', record('m', ['live'], 1, { expire: { at: 300, msg: 'x' } }), {
+          setTimers: [['expire', 300]],
+        }),
+      ]);
+      await store.commit([
+        write('job', 'moved', record('m', ['live'], 1, { expire: { at: 400, msg: 'x' } }), {
+          setTimers: [['expire', 400]],
+        }),
+      ]);
+      const outcomes = await store.removeByTimer!([
+        firing('b', 199),
+        firing('b', 200, 'other'),
+        firing('moved', 300),
+        firing('nobody', 200),
+      ]);
+      expect(outcomes).toEqual(['stale', 'stale', 'stale', 'stale']);
+      expect((await store.load('job', 'b'))?.state).toBe('b');
+      expect(await listAll(store, 'job', 'live')).toEqual(['b', 'moved']);
+      expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([
+        firing('b', 200),
+        firing('moved', 400),
+      ]);
+    });
+
+    it('holds an actor that has another timer or an undelivered message', async () => {
+      const twoTimers = record('t', ['live'], 1, {
+        expire: { at: 100, msg: 'expire' },
+        redeliver: { at: 150, msg: 'redeliver' },
+      });
+      const withOutbox: ActorRecord = {
+        ...record('o', ['live'], 1, { expire: { at: 100, msg: 'expire' } }),
+        outbox: [{ seq: 1, to: ['workflow', 'w1'], msg: { step: 'x' } }],
+      };
+      await store.commit([
+        write('job', 'two', twoTimers, {
+          setTimers: [
+            ['expire', 100],
+            ['redeliver', 150],
+          ],
+        }),
+        write('job', 'outbox', withOutbox, { setTimers: [['expire', 100]] }),
+      ]);
+      expect(await store.removeByTimer!([firing('two', 100), firing('outbox', 100)])).toEqual([
+        'held',
+        'held',
+      ]);
+      expect(await store.load('job', 'two')).toEqual(twoTimers);
+      expect(await store.load('job', 'outbox')).toEqual(withOutbox);
+      expect(await store.count('job', 'live')).toBe(2);
+      expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toHaveLength(3);
+    });
+
+    it('removes awkward ids at exact fractional deadlines, binary states included, in any number', async () => {
+      const at = 1712345678901.5;
+      const awkward = AWKWARD.map((id) =>
+        expiring(id, at, Buffer.from([0xc4, 0, 1, 2]), ['live', AWKWARD[9]!]),
+      );
+      const many = Array.from({ length: 1_100 }, (_, i) => expiring(`m${i}`, i + 0.25));
+      await store.commit([...awkward, ...many]);
+      const outcomes = await store.removeByTimer!([
+        ...AWKWARD.map((id) => firing(id, at)),
+        ...many.map((_, i) => firing(`m${i}`, i + 0.25)),
+      ]);
+      expect(outcomes).toEqual(Array(AWKWARD.length + many.length).fill('removed'));
+      expect(await store.count('job', 'live')).toBe(0);
+      expect(await store.count('job', AWKWARD[9]!)).toBe(0);
+      expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([]);
+      expect(await store.load('job', AWKWARD[0]!)).toBeUndefined();
+    });
+
+    it('holds an actor whose record has no head (written in layout 1)', async () => {
+      if (!(store instanceof RedisStore)) return;
+      await store.commit([expiring('old', 100)]);
+      await store.client.set(
+        store.keys.snapshot('job', 'old'),
+        pack([1, Buffer.from([1]), { expire: { at: 100, msg: 'expire' } }, null, null, null, ['live'], 1]),
+      );
+      expect(await store.removeByTimer!([firing('old', 100)])).toEqual(['held']);
+      expect((await store.load('job', 'old'))?.tags).toEqual(['live']);
+    });
+
+    it('fails whole when the store is unreachable', async () => {
+      await store.commit([expiring('a', 100)]);
+      await store.close();
+      await expect(store.removeByTimer!([firing('a', 100)])).rejects.toMatchObject({
+        code: 'STORE_UNAVAILABLE',
+      });
+    });
   });
 
   it('applies the entries of one commit in order, also when an actor appears twice', async () => {

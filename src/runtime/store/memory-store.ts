@@ -17,6 +17,7 @@ import type {
   LoggedEvent,
   SnapshotStore,
   TimerRef,
+  TimerRemoval,
 } from './snapshot-store.js';
 import { type TagMember, TagMembers } from './tag-members.js';
 
@@ -71,23 +72,59 @@ export class MemoryStore implements SnapshotStore {
         this.events.push(event);
         eventSeqs.push(this.lastSeq);
       }
-      const slots = innerMap(this.slots, entry.kind);
-      let slot = slots.get(entry.id);
-      if (!slot) {
-        slot = { id: entry.id, record: null, score: 0, timers: null };
-        slots.set(entry.id, slot);
-      }
-      const before = slot.record?.tags ?? NO_TAGS;
-      const rescored = slot.score !== entry.score;
-      slot.record = entry.record;
-      slot.score = entry.score;
-      const after = entry.record?.tags ?? NO_TAGS;
-      if (after !== before || rescored) this.refile(entry.kind, slot, before, after, rescored);
-      if (entry.removeTimers.length > 0 || entry.setTimers.length > 0) this.fileTimers(slot, entry);
-      if (slot.record === null && slot.timers === null) slots.delete(entry.id);
+      this.apply(entry);
     }
     this.trimEvents();
     return Promise.resolve({ eventSeqs });
+  }
+
+  removeByTimer(firings: readonly TimerRef[]): Promise<TimerRemoval[]> {
+    if (this.failing || this.closed) return Promise.reject(this.unavailable());
+    const outcomes: TimerRemoval[] = [];
+    for (const { kind, id, name, at } of firings) {
+      const slot = this.slots.get(kind)?.get(id);
+      const timer = slot ? findTimer(slot, name) : null;
+      if (!slot || timer?.at !== at) {
+        outcomes.push('stale');
+        continue;
+      }
+      // The same judgement the Redis script makes from a record's head (stored-record.ts).
+      const record = slot.record;
+      if (record === null || record.outbox !== null || timer.next !== null || slot.timers !== timer) {
+        outcomes.push('held');
+        continue;
+      }
+      this.apply({
+        kind,
+        id,
+        record: null,
+        removeTags: record.tags,
+        addTags: NO_TAGS,
+        score: 0,
+        removeTimers: [name],
+        setTimers: [],
+        events: NO_TAGS,
+      });
+      outcomes.push('removed');
+    }
+    return Promise.resolve(outcomes);
+  }
+
+  private apply(entry: CommitEntry): void {
+    const slots = innerMap(this.slots, entry.kind);
+    let slot = slots.get(entry.id);
+    if (!slot) {
+      slot = { id: entry.id, record: null, score: 0, timers: null };
+      slots.set(entry.id, slot);
+    }
+    const before = slot.record?.tags ?? NO_TAGS;
+    const rescored = slot.score !== entry.score;
+    slot.record = entry.record;
+    slot.score = entry.score;
+    const after = entry.record?.tags ?? NO_TAGS;
+    if (after !== before || rescored) this.refile(entry.kind, slot, before, after, rescored);
+    if (entry.removeTimers.length > 0 || entry.setTimers.length > 0) this.fileTimers(slot, entry);
+    if (slot.record === null && slot.timers === null) slots.delete(entry.id);
   }
 
   readEvents(afterSeq: number, limit: number): Promise<LoggedEvent[]> {

@@ -28,8 +28,9 @@ import type {
   LoggedEvent,
   SnapshotStore,
   TimerRef,
+  TimerRemoval,
 } from './snapshot-store.js';
-import { recordFromStored, storedRecord } from './stored-record.js';
+import { recordFromStored, storedBody, storedHead } from './stored-record.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -60,7 +61,13 @@ interface StoreCommands {
     eventCount: number,
   ): Promise<[number, number]>;
   mailroomList(key: string, ...args: Array<string | number>): Promise<string[]>;
+  mailroomRemove(timers: string, prefix: string, ...firings: string[]): Promise<number[]>;
 }
+
+/** remove-1.lua's outcome codes. */
+const REMOVAL_OUTCOMES: readonly TimerRemoval[] = ['stale', 'removed', 'held'];
+/** Firings per removal script call: each call's argument lists stay well inside Lua's stack. */
+const FIRINGS_PER_REMOVAL_CALL = 500;
 
 type ScriptedRedis = Redis & StoreCommands;
 
@@ -79,6 +86,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
   }) as ScriptedRedis;
   client.defineCommand('mailroomCommit', { lua: readScript('commit-3.lua'), numberOfKeys: 3 });
   client.defineCommand('mailroomList', { lua: readScript('list-1.lua'), numberOfKeys: 1 });
+  client.defineCommand('mailroomRemove', { lua: readScript('remove-1.lua'), numberOfKeys: 1 });
   const logger = options.logger;
   client.on('error', (error: Error) => logger?.warn({ err: error }, 'redis connection error'));
   try {
@@ -130,7 +138,7 @@ export class RedisStore implements SnapshotStore {
   async load(kind: string, id: string): Promise<ActorRecord | undefined> {
     const bytes = await this.gets.get(this.keys.snapshot(kind, id));
     if (!bytes) return undefined;
-    const record = recordFromStored(packr.unpack(bytes));
+    const record = recordFromStored(packr.unpackMultiple(bytes) as unknown[]);
     const codec = this.codecs.get(kind);
     if (codec) record.state = codec.decode(record.state);
     return record;
@@ -286,6 +294,21 @@ export class RedisStore implements SnapshotStore {
     }
   }
 
+  async removeByTimer(firings: readonly TimerRef[]): Promise<TimerRemoval[]> {
+    const calls: Promise<number[]>[] = [];
+    for (let start = 0; start < firings.length; start += FIRINGS_PER_REMOVAL_CALL) {
+      const args: string[] = [];
+      const end = Math.min(firings.length, start + FIRINGS_PER_REMOVAL_CALL);
+      for (let i = start; i < end; i++) {
+        const { kind, id, name, at } = firings[i]!;
+        args.push(kind, id, name, String(at));
+      }
+      calls.push(this.client.mailroomRemove(this.keys.timers(), this.keys.prefix, ...args));
+    }
+    const replies = await this.call(() => Promise.all(calls));
+    return replies.flat().map((code) => REMOVAL_OUTCOMES[code]!);
+  }
+
   async ping(): Promise<void> {
     await this.call(() => this.client.ping());
   }
@@ -315,9 +338,10 @@ export class RedisStore implements SnapshotStore {
       const record = entry.record;
       if (record !== null) {
         const codec = this.codecs.get(entry.kind);
-        const snapshot = packr.pack(storedRecord(record, codec ? codec.encode(record.state) : record.state));
-        snapshots.push(snapshot);
-        length = snapshot.length;
+        const head = packr.pack(storedHead(record));
+        const body = packr.pack(storedBody(record, codec ? codec.encode(record.state) : record.state));
+        snapshots.push(head, body);
+        length = head.length + body.length;
         bytes += length;
       }
       for (const event of entry.events) events.push(eventCodec ? eventCodec.encode(event) : event);

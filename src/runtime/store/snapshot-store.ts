@@ -55,6 +55,18 @@ export interface CommitEntry {
   events: readonly unknown[];
 }
 
+/**
+ * What `removeByTimer` did with one firing:
+ * - `removed`: the actor is gone, with its index entries and the timer, as its removal write
+ *   would have left it;
+ * - `stale`: no such timer is filed at that deadline (cancelled, moved, or already fired):
+ *   nothing was done, and the firing is void;
+ * - `held`: the timer is current, but the actor has other timers or undelivered messages, or a
+ *   record the store cannot judge without loading it: nothing was done, and the firing goes to
+ *   the actor.
+ */
+export type TimerRemoval = 'removed' | 'stale' | 'held';
+
 /** What a commit reports back: the log position of every appended event, in entry order. */
 export interface CommitReceipt {
   eventSeqs: number[];
@@ -104,6 +116,14 @@ export interface SnapshotStore {
   count(kind: string, tag: string, minScore?: number): Promise<number>;
   /** Every durable timer with `after < at <= until` (no lower bound without `after`), earliest first. */
   loadTimers(until: number, after?: number): Promise<TimerRef[]>;
+  /**
+   * For firings of timers that end their actor's life (`ActorLogic.removalTimers`): removes each
+   * firing's actor that still has that timer at that deadline and nothing else pending, without the
+   * actor being loaded. One outcome per firing, in order. After a failure, some may be removed:
+   * firing them again is safe, as those are then stale. Stores without
+   * it have every such firing delivered to its actor.
+   */
+  removeByTimer?(firings: readonly TimerRef[]): Promise<TimerRemoval[]>;
   /** Resolves when the store answers; rejects with STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>;
   /**

@@ -1,31 +1,61 @@
 /**
- * An actor record as the Redis store keeps it: a layout number, then the record's fields in a
- * fixed order, without their names (the state in its kind's codec form), and each sequence table
- * as a flat list of key, seq pairs. Packing a finished job's record took 1.48 µs with the names
- * and takes 1.21 µs without, and every write packs one; a sequence table packed in 0.55 µs as a
- * msgpack map and 0.23 µs as pairs. Records written before layouts (a msgpack map, its tables
- * maps too) still load.
+ * An actor record as the Redis store keeps it: two msgpack values one after the other.
+ *
+ * - The head, `[tags, timer count, outbox length]`: what the removal script (lua/remove-1.lua)
+ *   needs to take an actor out of the store without the rest, which it could not decode: Redis 7's
+ *   `cmsgpack` rejects msgpack `bin`, and a state may hold it. `cmsgpack.unpack_one` reads the
+ *   head alone.
+ * - The body: a layout number, then the record's other fields in a fixed order without their
+ *   names (the state in its kind's codec form), each sequence table as a flat list of key, seq
+ *   pairs. Packing a finished job's record took 1.48 µs with the names and takes 1.21 µs without,
+ *   and every write packs one; a sequence table packed in 0.55 µs as a msgpack map and 0.23 µs as
+ *   pairs.
+ *
+ * Records written before the head (layout 1: one array, tags in it) and before layouts (a msgpack
+ * map, its tables maps too) still load; the removal script leaves them to the actor.
  */
 import { type SeqTable, seqTableFrom } from '../seq-table.js';
 import type { ActorRecord } from './snapshot-store.js';
 
-const LAYOUT = 1;
+const LAYOUT_WITH_HEAD = 2;
+const LAYOUT_TAGS_INSIDE = 1;
 
-export function storedRecord(record: ActorRecord, state: unknown): unknown[] {
+export function storedHead(record: ActorRecord): unknown[] {
+  let timers = 0;
+  for (const _ in record.timers) timers++;
+  return [record.tags, timers, record.outbox?.length ?? 0];
+}
+
+export function storedBody(record: ActorRecord, state: unknown): unknown[] {
   return [
-    LAYOUT,
+    LAYOUT_WITH_HEAD,
     state,
     record.timers,
     record.outbox,
     pairsOf(record.outSeq),
     pairsOf(record.inSeq),
-    record.tags,
     record.score,
   ];
 }
 
-/** The record from its stored form, state still in its codec form. */
-export function recordFromStored(stored: unknown): ActorRecord {
+/** The record from the values its snapshot holds (head and body, or one older value), state still in its codec form. */
+export function recordFromStored(values: readonly unknown[]): ActorRecord {
+  if (values.length === 2) {
+    const head = values[0] as unknown[];
+    const body = values[1] as unknown[];
+    if (body[0] !== LAYOUT_WITH_HEAD) throw unknownLayout(body[0]);
+    // The field order of `initialRecord` (cell-host.ts), so stored and fresh records share a shape.
+    return {
+      state: body[1],
+      timers: body[2] as ActorRecord['timers'],
+      outbox: body[3] as ActorRecord['outbox'],
+      outSeq: seqTableFrom(body[4]),
+      inSeq: seqTableFrom(body[5]),
+      tags: head[0] as ActorRecord['tags'],
+      score: body[6] as number,
+    };
+  }
+  const stored = values[0];
   if (!Array.isArray(stored)) {
     const legacy = stored as Omit<ActorRecord, 'outSeq' | 'inSeq'> & { outSeq: unknown; inSeq: unknown };
     return {
@@ -38,10 +68,7 @@ export function recordFromStored(stored: unknown): ActorRecord {
       score: legacy.score,
     };
   }
-  if (stored[0] !== LAYOUT) {
-    throw new Error(`actor record layout ${String(stored[0])} is not one this version reads`);
-  }
-  // The field order of `initialRecord` (cell-host.ts), so stored and fresh records share a shape.
+  if (values.length !== 1 || stored[0] !== LAYOUT_TAGS_INSIDE) throw unknownLayout(stored[0]);
   return {
     state: stored[1],
     timers: stored[2] as ActorRecord['timers'],
@@ -51,6 +78,10 @@ export function recordFromStored(stored: unknown): ActorRecord {
     tags: stored[6] as ActorRecord['tags'],
     score: stored[7] as number,
   };
+}
+
+function unknownLayout(layout: unknown): Error {
+  return new Error(`actor record layout ${String(layout)} is not one this version reads`);
 }
 
 function pairsOf(table: SeqTable | null): unknown[] | null {
