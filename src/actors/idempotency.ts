@@ -29,6 +29,7 @@ export function createIdempotencyLogic(options: { retentionMs: number }) {
   return defineActor<IdempotencyState | null, IdempotencyMsg>({
     initial: () => null,
     backgroundTimers: RETENTION_TIMERS,
+    removalTimers: RETENTION_TIMERS,
     index: () => ({ live: false }),
     receive(state, msg, ctx) {
       if (msg.type === 'expire') {

@@ -74,6 +74,7 @@ export function createJobLogic(options: JobLogicOptions) {
     initial: () => null,
     passivateAfterMs: JOB_IDLE_MS,
     backgroundTimers: RETENTION_TIMERS,
+    removalTimers: RETENTION_TIMERS,
     snapshot: jobSnapshot,
     finished: (job) => job !== null && isTerminalJobStatus(job.status),
     index: (job) => {

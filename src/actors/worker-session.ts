@@ -39,6 +39,7 @@ export function createWorkerSessionLogic(options: { retentionMs: number }) {
   return defineActor<WorkerSessionState | null, WorkerSessionMsg>({
     initial: () => null,
     backgroundTimers: RETENTION_TIMERS,
+    removalTimers: RETENTION_TIMERS,
     index: (session) =>
       session
         ? {

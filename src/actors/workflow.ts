@@ -322,6 +322,7 @@ export function createWorkflowLogic(options: WorkflowLogicOptions) {
   return defineActor<Workflow, WorkflowMsg>({
     initial: () => null,
     backgroundTimers: RETENTION_TIMERS,
+    removalTimers: RETENTION_TIMERS,
     snapshot: workflowSnapshot,
     finished: (wf) => wf !== null && TERMINAL.has(wf.status),
     index: (wf) => {

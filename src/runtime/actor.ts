@@ -93,6 +93,13 @@ export interface ActorLogic<S, M> {
    * after the others come due and are paced by the store's backlog (see TimerLanes).
    */
   backgroundTimers?: readonly string[];
+  /**
+   * Timers whose firing ends the actor's life: the logic arms them only in states its handler of
+   * that firing removes (`ctx.remove()`), and cancels them when it leaves those states. For an
+   * actor not in memory, the store carries such a firing out itself when nothing else is pending
+   * for the actor (`SnapshotStore.removeByTimer`), instead of the actor being loaded for it.
+   */
+  removalTimers?: readonly string[];
   /** Ephemeral actors are never persisted: their effects run at once. */
   ephemeral?: boolean;
   /** The state's stored form in stores that encode snapshots (Redis); see `StateCodec`. */

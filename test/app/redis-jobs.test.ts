@@ -8,7 +8,7 @@ import { SimulatedClock } from '../../src/runtime/clock.js';
 import { createRedisStore, type RedisStore } from '../../src/runtime/store/redis-store.js';
 import { uniquePrefix } from '../support/redis.js';
 import { FakeWorker } from './support/fake-worker.js';
-import { type Harness, iso, START, startApp } from './support/job-harness.js';
+import { configWith, type Harness, iso, rejection, START, startApp } from './support/job-harness.js';
 
 const opened: Array<{ h?: Harness; store: RedisStore }> = [];
 afterEach(async () => {
@@ -18,7 +18,10 @@ afterEach(async () => {
   }
 });
 
-async function redisApp(prefix: string, options: { clock?: SimulatedClock; builtinSlots?: number } = {}) {
+async function redisApp(
+  prefix: string,
+  options: { clock?: SimulatedClock; builtinSlots?: number; config?: ReturnType<typeof configWith> } = {},
+) {
   const store = await createRedisStore({ url: inject('redisUrl'), prefix });
   const slot: { h?: Harness; store: RedisStore } = { store };
   opened.push(slot);
@@ -66,6 +69,39 @@ describe('jobs on Redis', () => {
     const other = await redisApp(prefix);
     expect(await other.app.getJob(job.id)).toEqual(done);
     expect((await other.app.listJobs({ status: 'completed' })).items.map((j) => j.id)).toEqual([job.id]);
+  });
+
+  it('expires finished jobs, workflows and idempotency keys after retention and leaves no key behind', async () => {
+    const prefix = uniquePrefix('expiry');
+    const h = await redisApp(prefix, { config: configWith([], { retention_ms: 60_000 }) });
+    const { job } = await h.app.submitJob({ type: 'echo', input: { n: 1 }, idempotency_key: 'k' });
+    const { workflow } = await h.app.submitWorkflow({
+      name: 'two',
+      steps: [
+        { name: 'a', type: 'echo', input: { x: 1 } },
+        { name: 'b', type: 'echo', input: { y: '{{ steps.a.output.x }}' }, depends_on: ['a'] },
+      ],
+    });
+    const live = await h.app.submitJob({ type: 'text-to-image', input: { prompt: 'stays' } });
+    await h.settle();
+    expect((await h.app.getWorkflow(workflow.id)).status).toBe('completed');
+    const { store } = opened.at(-1)!;
+    const keysBefore = await store.client.keys(`${prefix}*`);
+
+    await h.settle(60_000);
+    await h.settle(100);
+    expect((await rejection(h.app.getJob(job.id))).code).toBe('NOT_FOUND');
+    expect((await rejection(h.app.getWorkflow(workflow.id))).code).toBe('NOT_FOUND');
+    expect((await h.app.listJobs({})).items.map((j) => j.id)).toEqual([live.job.id]);
+    // Only the live job's snapshot is left, with its own index entries, and its events in the log.
+    const keys = await store.client.keys(`${prefix}*`);
+    expect(keys.filter((key) => key.includes('snap:'))).toEqual([store.keys.snapshot('job', live.job.id)]);
+    expect(keys.length).toBeLessThan(keysBefore.length);
+    for (const key of keys.filter((k) => k.includes(':idx:')))
+      expect(await store.client.zrange(key, 0, -1)).toEqual([live.job.id]);
+    expect(await store.client.zcard(store.keys.timers())).toBe(0);
+    const again = await h.app.submitJob({ type: 'echo', idempotency_key: 'k' });
+    expect(again.created).toBe(true);
   });
 
   it('retries a timed-out attempt after its backoff and completes on the second attempt', async () => {
