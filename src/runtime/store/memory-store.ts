@@ -90,7 +90,12 @@ export class MemoryStore implements SnapshotStore {
       }
       // The same judgement the Redis script makes from a record's head (stored-record.ts).
       const record = slot.record;
-      if (record === null || record.outbox !== null || timer.next !== null || slot.timers !== timer) {
+      if (
+        record === null ||
+        (record.outbox?.length ?? 0) > 0 ||
+        timer.next !== null ||
+        slot.timers !== timer
+      ) {
         outcomes.push('held');
         continue;
       }

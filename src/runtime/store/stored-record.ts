@@ -44,39 +44,35 @@ export function recordFromStored(values: readonly unknown[]): ActorRecord {
     const head = values[0] as unknown[];
     const body = values[1] as unknown[];
     if (body[0] !== LAYOUT_WITH_HEAD) throw unknownLayout(body[0]);
-    // The field order of `initialRecord` (cell-host.ts), so stored and fresh records share a shape.
-    return {
-      state: body[1],
-      timers: body[2] as ActorRecord['timers'],
-      outbox: body[3] as ActorRecord['outbox'],
-      outSeq: seqTableFrom(body[4]),
-      inSeq: seqTableFrom(body[5]),
-      tags: head[0] as ActorRecord['tags'],
-      score: body[6] as number,
-    };
+    return recordOf(body[1], body[2], body[3], body[4], body[5], head[0], body[6]);
   }
   const stored = values[0];
   if (!Array.isArray(stored)) {
-    const legacy = stored as Omit<ActorRecord, 'outSeq' | 'inSeq'> & { outSeq: unknown; inSeq: unknown };
-    return {
-      state: legacy.state,
-      timers: legacy.timers,
-      outbox: legacy.outbox,
-      outSeq: seqTableFrom(legacy.outSeq),
-      inSeq: seqTableFrom(legacy.inSeq),
-      tags: legacy.tags,
-      score: legacy.score,
-    };
+    const old = stored as Record<keyof ActorRecord, unknown>;
+    return recordOf(old.state, old.timers, old.outbox, old.outSeq, old.inSeq, old.tags, old.score);
   }
   if (values.length !== 1 || stored[0] !== LAYOUT_TAGS_INSIDE) throw unknownLayout(stored[0]);
+  return recordOf(stored[1], stored[2], stored[3], stored[4], stored[5], stored[6], stored[7]);
+}
+
+/** In the field order of `initialRecord` (cell-host.ts), so stored and fresh records share a shape. */
+function recordOf(
+  state: unknown,
+  timers: unknown,
+  outbox: unknown,
+  outSeq: unknown,
+  inSeq: unknown,
+  tags: unknown,
+  score: unknown,
+): ActorRecord {
   return {
-    state: stored[1],
-    timers: stored[2] as ActorRecord['timers'],
-    outbox: stored[3] as ActorRecord['outbox'],
-    outSeq: seqTableFrom(stored[4]),
-    inSeq: seqTableFrom(stored[5]),
-    tags: stored[6] as ActorRecord['tags'],
-    score: stored[7] as number,
+    state,
+    timers: timers as ActorRecord['timers'],
+    outbox: outbox as ActorRecord['outbox'],
+    outSeq: seqTableFrom(outSeq),
+    inSeq: seqTableFrom(inSeq),
+    tags: tags as ActorRecord['tags'],
+    score: score as number,
   };
 }
 
