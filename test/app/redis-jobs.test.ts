@@ -3,7 +3,7 @@
  * recovery: pending, delayed and running jobs of a stopped app run exactly once in a new app on
  * the same prefix after `recover()`.
  */
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { SimulatedClock } from '../../src/runtime/clock.js';
 import { createRedisStore, type RedisStore } from '../../src/runtime/store/redis-store.js';
 import { uniquePrefix } from '../support/redis.js';
@@ -102,6 +102,37 @@ describe('jobs on Redis', () => {
     expect(await store.client.zcard(store.keys.timers())).toBe(0);
     const again = await h.app.submitJob({ type: 'echo', idempotency_key: 'k' });
     expect(again.created).toBe(true);
+  });
+
+  it('removes, after a restart, the jobs whose retention ran out while the app was down, in bulk', async () => {
+    const prefix = uniquePrefix('expiry-recover');
+    const config = configWith([], { retention_ms: 60_000 });
+    const before = await redisApp(prefix, { config });
+    const finished = await Promise.all(
+      Array.from(
+        { length: 600 },
+        async (_, n) => (await before.app.submitJob({ type: 'echo', input: { n } })).job.id,
+      ),
+    );
+    const live = (await before.app.submitJob({ type: 'text-to-image', input: { prompt: 'stays' } })).job.id;
+    await before.settle();
+    await before.app.shutdown();
+
+    // Back after the retention ran out: every expiry is overdue at recovery.
+    const after = await redisApp(prefix, { config, clock: new SimulatedClock(before.clock.now() + 61_000) });
+    const afterStore = opened.at(-1)!.store;
+    const afterLoads = vi.spyOn(afterStore, 'load');
+    await after.app.recover();
+    for (let i = 0; i < 20 && (await afterStore.client.zcard(afterStore.keys.timers())) > 0; i++)
+      await after.settle(10);
+    expect(await afterStore.client.zcard(afterStore.keys.timers())).toBe(0);
+    expect((await after.app.listJobs({})).items.map((j) => j.id)).toEqual([live]);
+    const snapshots = (await afterStore.client.keys(`${prefix}*`)).filter((key) => key.includes('snap:'));
+    expect(snapshots).toEqual([afterStore.keys.snapshot('job', live)]);
+    // Not one of the 600 was loaded to be removed (the live job is, by recovery's requeue).
+    const loaded = afterLoads.mock.calls.map(([kind, id]) => `${kind}:${id}`);
+    expect(loaded.filter((key) => finished.some((id) => key === `job:${id}`))).toEqual([]);
+    expect((await rejection(after.app.getJob(finished[0]!))).code).toBe('NOT_FOUND');
   });
 
   it('retries a timed-out attempt after its backoff and completes on the second attempt', async () => {
