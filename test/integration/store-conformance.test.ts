@@ -389,6 +389,71 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
       expect(await store.load('job', AWKWARD[0]!)).toBeUndefined();
     });
 
+    it('files removal timers apart: loads of the others skip them, pages of due ones resume after a cursor', async () => {
+      store.useRemovalTimers!('job', ['expire']);
+      // Three share a deadline, as jobs finished in one millisecond do.
+      const deadlines = [100, 200, 200, 200, 300, 400];
+      await store.commit([
+        ...deadlines.map((at, i) => expiring(`e${i}`, at)),
+        write('job', 'other', record('o', [], 0, { due: { at: 150, msg: 'x' } }), {
+          setTimers: [['due', 150]],
+        }),
+        write('workflow', 'w1', record('w', [], 0, { expire: { at: 250, msg: 'x' } }), {
+          setTimers: [['expire', 250]],
+        }),
+      ]);
+      // The other kind's `expire` was not named: it stays with the other timers.
+      expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([
+        { kind: 'job', id: 'other', name: 'due', at: 150 },
+        { kind: 'workflow', id: 'w1', name: 'expire', at: 250 },
+      ]);
+      const ids = (timers: Array<{ id: string }>) => timers.map((timer) => timer.id);
+      const first = await store.loadRemovalTimers!(300, null, 2);
+      expect(first).toEqual([firing('e0', 100), firing('e1', 200)]);
+      // One read at the cursor's deadline is removed before the next page: nothing is skipped.
+      expect(await store.removeByTimer!([firing('e1', 200)])).toEqual(['removed']);
+      const second = await store.loadRemovalTimers!(300, first[1]!, 2);
+      expect(ids(second)).toEqual(['e2', 'e3']);
+      expect(ids(await store.loadRemovalTimers!(300, second[1]!, 2))).toEqual(['e4']);
+      expect(await store.loadRemovalTimers!(300, firing('e4', 300), 2)).toEqual([]);
+      expect(ids(await store.loadRemovalTimers!(Number.POSITIVE_INFINITY, null, 10))).toEqual([
+        'e0',
+        'e2',
+        'e3',
+        'e4',
+        'e5',
+      ]);
+    });
+
+    it('takes a removal timer out of its set when it is cancelled, moved or fired', async () => {
+      store.useRemovalTimers!('job', ['expire']);
+      await store.commit([expiring('a', 100), expiring('b', 200), expiring('c', 300)]);
+      await store.commit([
+        write('job', 'a', record('a', ['live']), { removeTimers: ['expire'] }),
+        write('job', 'b', record('b', ['live'], 1, { expire: { at: 250, msg: 'x' } }), {
+          setTimers: [['expire', 250]],
+        }),
+      ]);
+      expect(await store.removeByTimer!([firing('b', 200), firing('b', 250), firing('c', 300)])).toEqual([
+        'stale',
+        'removed',
+        'removed',
+      ]);
+      expect(await store.loadRemovalTimers!(Number.POSITIVE_INFINITY, null, 10)).toEqual([]);
+      expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([]);
+      expect(await store.count('job', 'live')).toBe(1);
+    });
+
+    it('removes by a removal timer filed with the others, before removal timers had a set of their own', async () => {
+      await store.commit([expiring('old', 100), expiring('cancelled', 100)]);
+      store.useRemovalTimers!('job', ['expire']);
+      await store.commit([write('job', 'cancelled', record('c', ['live']), { removeTimers: ['expire'] })]);
+      expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([firing('old', 100)]);
+      expect(await store.removeByTimer!([firing('old', 100)])).toEqual(['removed']);
+      expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([]);
+      expect(await store.count('job', 'live')).toBe(1);
+    });
+
     it('holds an actor whose record has no head (written in layout 1)', async () => {
       if (!(store instanceof RedisStore)) return;
       await store.commit([expiring('old', 100)]);

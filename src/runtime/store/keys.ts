@@ -3,7 +3,7 @@
  * (`{kind:id}`), so everything belonging to one actor lives in one Redis Cluster slot.
  * Index sets span actors and are namespaced per kind.
  *
- * lua/commit-3.lua builds the snapshot and tag keys and the timer members itself from the prefix
+ * lua/commit-4.lua and lua/remove-2.lua build the snapshot and tag keys and the timer members itself from the prefix
  * (it gets no per-actor keys), so a change to those formats must be made there too.
  */
 export interface KeyBuilder {
@@ -11,6 +11,8 @@ export interface KeyBuilder {
   snapshot(kind: string, id: string): string;
   tag(kind: string, tag: string): string;
   timers(): string;
+  /** The removal timers (`SnapshotStore.useRemovalTimers`), filed apart from the others. */
+  removalTimers(): string;
   events(): string;
   eventSeq(): string;
   eventEpoch(): string;
@@ -25,6 +27,7 @@ export function createKeys(prefix: string): KeyBuilder {
     snapshot: (kind, id) => `${prefix}snap:{${kind}:${id}}`,
     tag: (kind, tag) => `${prefix}idx:${kind}:${tag}`,
     timers: () => `${prefix}timers`,
+    removalTimers: () => `${prefix}timers:removal`,
     events: () => `${prefix}events`,
     eventSeq: () => `${prefix}events:seq`,
     eventEpoch: () => `${prefix}events:epoch`,

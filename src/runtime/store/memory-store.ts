@@ -43,6 +43,10 @@ export class MemoryStore implements SnapshotStore {
    * is live, and compacted when mostly dead.
    */
   private readonly timersBySecond = new Map<number, SecondOfTimers>();
+  /** The removal timers (`useRemovalTimers`), filed the same way but apart. */
+  private readonly removalsBySecond = new Map<number, SecondOfTimers>();
+  /** kind → the names of its removal timers. */
+  private readonly removalNames = new Map<string, ReadonlySet<string>>();
   /**
    * The event log: a bounded ring of the events themselves, oldest first from `eventsHead`. Seqs
    * are contiguous, so an event's seq is implied by its place (the newest has `lastSeq`) and no
@@ -196,25 +200,22 @@ export class MemoryStore implements SnapshotStore {
 
   loadTimers(until: number, after = Number.NEGATIVE_INFINITY): Promise<TimerRef[]> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
-    const due: TimerRef[] = [];
-    const collect = (second: SecondOfTimers) => {
-      for (const { kind, id, name, at, live } of second.timers)
-        if (live && at <= until && at > after) due.push({ kind, id, name, at });
-    };
-    const first = Math.floor(after / 1_000);
-    const last = Math.floor(until / 1_000);
-    if (last - first <= this.timersBySecond.size) {
-      // A bounded window (every load after the first): the seconds it spans, one lookup each.
-      for (let second = first; second <= last; second++) {
-        const filed = this.timersBySecond.get(second);
-        if (filed) collect(filed);
-      }
-    } else {
-      for (const [second, filed] of this.timersBySecond)
-        if (second >= first && second <= last) collect(filed);
-    }
+    const due = timersWithin(this.timersBySecond, after, until);
     due.sort((a, b) => a.at - b.at);
     return Promise.resolve(due);
+  }
+
+  useRemovalTimers(kind: string, names: readonly string[]): void {
+    this.removalNames.set(kind, new Set(names));
+  }
+
+  loadRemovalTimers(until: number, after: TimerRef | null, limit: number): Promise<TimerRef[]> {
+    if (this.failing || this.closed) return Promise.reject(this.unavailable());
+    // From the cursor's deadline on, inclusive: those at it up to the cursor are dropped below.
+    const due = timersWithin(this.removalsBySecond, after ? after.at - 1 : Number.NEGATIVE_INFINITY, until);
+    due.sort(byDeadlineThenActor);
+    const start = after ? due.findIndex((timer) => byDeadlineThenActor(timer, after) > 0) : 0;
+    return Promise.resolve(start < 0 ? [] : due.slice(start, start + limit));
   }
 
   ping(): Promise<void> {
@@ -236,7 +237,16 @@ export class MemoryStore implements SnapshotStore {
       const existing = findTimer(slot, name);
       if (existing?.at === at) continue;
       if (existing) this.unfileBySecond(unlinkTimer(slot, name)!);
-      const timer: FiledTimer = { kind: entry.kind, id: entry.id, name, at, live: true, next: slot.timers };
+      const removal = this.removalNames.get(entry.kind)?.has(name) === true;
+      const timer: FiledTimer = {
+        kind: entry.kind,
+        id: entry.id,
+        name,
+        at,
+        removal,
+        live: true,
+        next: slot.timers,
+      };
       slot.timers = timer;
       this.fileBySecond(timer);
     }
@@ -244,10 +254,11 @@ export class MemoryStore implements SnapshotStore {
 
   private fileBySecond(timer: FiledTimer): void {
     const key = Math.floor(timer.at / 1_000);
-    let second = this.timersBySecond.get(key);
+    const bySecond = timer.removal ? this.removalsBySecond : this.timersBySecond;
+    let second = bySecond.get(key);
     if (!second) {
       second = { timers: [], live: 0 };
-      this.timersBySecond.set(key, second);
+      bySecond.set(key, second);
     }
     second.timers.push(timer);
     second.live++;
@@ -256,10 +267,11 @@ export class MemoryStore implements SnapshotStore {
   private unfileBySecond(timer: FiledTimer): void {
     timer.live = false;
     const key = Math.floor(timer.at / 1_000);
-    const second = this.timersBySecond.get(key);
+    const bySecond = timer.removal ? this.removalsBySecond : this.timersBySecond;
+    const second = bySecond.get(key);
     if (!second) return;
     second.live--;
-    if (second.live <= 0) this.timersBySecond.delete(key);
+    if (second.live <= 0) bySecond.delete(key);
     // Mostly dead (timers set and cancelled within the second): keep what is live, at a cost paid
     // once per as many cancellations as there are entries.
     else if (second.timers.length > 2 * second.live + 64)
@@ -325,6 +337,8 @@ interface FiledTimer {
   readonly id: string;
   readonly name: string;
   readonly at: number;
+  /** Filed with the removal timers (`useRemovalTimers`). */
+  readonly removal: boolean;
   /** Cleared when the timer is removed or replaced; its second's list drops it later. */
   live: boolean;
   next: FiledTimer | null;
@@ -333,6 +347,36 @@ interface FiledTimer {
 interface SecondOfTimers {
   timers: FiledTimer[];
   live: number;
+}
+
+/** The live timers filed by second with `after < at <= until`, in no particular order. */
+function timersWithin(bySecond: Map<number, SecondOfTimers>, after: number, until: number): TimerRef[] {
+  const due: TimerRef[] = [];
+  const collect = (second: SecondOfTimers) => {
+    for (const { kind, id, name, at, live } of second.timers)
+      if (live && at <= until && at > after) due.push({ kind, id, name, at });
+  };
+  const first = Math.floor(after / 1_000);
+  const last = Math.floor(until / 1_000);
+  if (last - first <= bySecond.size) {
+    // A bounded window (every load after the first): the seconds it spans, one lookup each.
+    for (let second = first; second <= last; second++) {
+      const filed = bySecond.get(second);
+      if (filed) collect(filed);
+    }
+  } else {
+    for (const [second, filed] of bySecond) if (second >= first && second <= last) collect(filed);
+  }
+  return due;
+}
+
+/** Deadline first; at one deadline, by kind, id and name (the order removal timer pages resume in). */
+function byDeadlineThenActor(a: TimerRef, b: TimerRef): number {
+  if (a.at !== b.at) return a.at - b.at;
+  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  return 0;
 }
 
 function findTimer(slot: Slot, name: string): FiledTimer | null {

@@ -54,6 +54,7 @@ interface StoreCommands {
     timers: string,
     events: string,
     eventSeq: string,
+    removalTimers: string,
     prefix: string,
     eventLogMaxLen: number,
     fields: Buffer,
@@ -61,10 +62,22 @@ interface StoreCommands {
     eventCount: number,
   ): Promise<[number, number]>;
   mailroomList(key: string, ...args: Array<string | number>): Promise<string[]>;
-  mailroomRemove(timers: string, prefix: string, ...firings: string[]): Promise<number[]>;
+  mailroomRemove(
+    removalTimers: string,
+    timers: string,
+    prefix: string,
+    ...firings: string[]
+  ): Promise<number[]>;
+  mailroomDueRemovals(
+    removalTimers: string,
+    after: string,
+    afterMember: string,
+    until: string,
+    limit: number,
+  ): Promise<string[]>;
 }
 
-/** remove-1.lua's outcome codes. */
+/** remove-2.lua's outcome codes. */
 const REMOVAL_OUTCOMES: readonly TimerRemoval[] = ['stale', 'removed', 'held'];
 /** Firings per removal script call: each call's argument lists stay well inside Lua's stack. */
 const FIRINGS_PER_REMOVAL_CALL = 500;
@@ -84,9 +97,10 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Redi
     commandTimeout: options.commandTimeoutMs ?? 5_000,
     retryStrategy: (attempt) => Math.min(50 * attempt, 1_000),
   }) as ScriptedRedis;
-  client.defineCommand('mailroomCommit', { lua: readScript('commit-3.lua'), numberOfKeys: 3 });
+  client.defineCommand('mailroomCommit', { lua: readScript('commit-4.lua'), numberOfKeys: 4 });
   client.defineCommand('mailroomList', { lua: readScript('list-1.lua'), numberOfKeys: 1 });
-  client.defineCommand('mailroomRemove', { lua: readScript('remove-1.lua'), numberOfKeys: 1 });
+  client.defineCommand('mailroomRemove', { lua: readScript('remove-2.lua'), numberOfKeys: 2 });
+  client.defineCommand('mailroomDueRemovals', { lua: readScript('due-removals-1.lua'), numberOfKeys: 1 });
   const logger = options.logger;
   client.on('error', (error: Error) => logger?.warn({ err: error }, 'redis connection error'));
   try {
@@ -114,6 +128,8 @@ export class RedisStore implements SnapshotStore {
   readonly name = 'redis';
   private readonly gets = new GetBatcher((keys) => this.call(() => this.client.mgetBuffer(keys)));
   private readonly codecs = new Map<string, StateCodec>();
+  /** kind → the names of its removal timers, filed in a set of their own. */
+  private readonly removalNames = new Map<string, ReadonlySet<string>>();
   private eventCodec: StateCodec | null = null;
 
   constructor(
@@ -133,6 +149,10 @@ export class RedisStore implements SnapshotStore {
 
   useEventCodec(codec: StateCodec): void {
     this.eventCodec = codec;
+  }
+
+  useRemovalTimers(kind: string, names: readonly string[]): void {
+    this.removalNames.set(kind, new Set(names));
   }
 
   async load(kind: string, id: string): Promise<ActorRecord | undefined> {
@@ -158,6 +178,7 @@ export class RedisStore implements SnapshotStore {
           this.keys.timers(),
           this.keys.events(),
           this.keys.eventSeq(),
+          this.keys.removalTimers(),
           this.keys.prefix,
           this.settings.eventLogMaxLen,
           batch.fields,
@@ -303,10 +324,30 @@ export class RedisStore implements SnapshotStore {
         const { kind, id, name, at } = firings[i]!;
         args.push(kind, id, name, String(at));
       }
-      calls.push(this.client.mailroomRemove(this.keys.timers(), this.keys.prefix, ...args));
+      calls.push(
+        this.client.mailroomRemove(this.keys.removalTimers(), this.keys.timers(), this.keys.prefix, ...args),
+      );
     }
     const replies = await this.call(() => Promise.all(calls));
     return replies.flat().map((code) => REMOVAL_OUTCOMES[code]!);
+  }
+
+  async loadRemovalTimers(until: number, after: TimerRef | null, limit: number): Promise<TimerRef[]> {
+    const reply = await this.call(() =>
+      this.client.mailroomDueRemovals(
+        this.keys.removalTimers(),
+        after ? String(after.at) : '-inf',
+        after ? this.keys.timerMember(after.kind, after.id, after.name) : '',
+        Number.isFinite(until) ? String(until) : '+inf',
+        limit,
+      ),
+    );
+    const timers: TimerRef[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const member = parseTimerMember(reply[i]!);
+      if (member) timers.push({ ...member, at: Number(reply[i + 1]) });
+    }
+    return timers;
   }
 
   async ping(): Promise<void> {
@@ -322,7 +363,7 @@ export class RedisStore implements SnapshotStore {
   }
 
   /**
-   * One script call's arguments in the layout commit-3.lua documents: a flat msgpack list of fields
+   * One script call's arguments in the layout commit-4.lua documents: a flat msgpack list of fields
    * and one blob of every snapshot and event, so ioredis writes two arguments instead of ~9 per
    * entry. Entries that change nothing but the snapshot (the usual case) cost four fields.
    */
@@ -354,9 +395,16 @@ export class RedisStore implements SnapshotStore {
       if (!changed) continue;
       fields.push(entry.score, entry.removeTags.length, ...entry.removeTags);
       fields.push(entry.addTags.length, ...entry.addTags);
-      fields.push(entry.removeTimers.length, ...entry.removeTimers);
-      fields.push(entry.setTimers.length);
-      for (const [name, at] of entry.setTimers) fields.push(name, at);
+      const removal = this.removalNames.get(entry.kind);
+      if (removal === undefined) {
+        fields.push(entry.removeTimers.length, ...entry.removeTimers);
+        fields.push(entry.setTimers.length);
+        for (const [name, at] of entry.setTimers) fields.push(name, at);
+        fields.push(0, 0);
+      } else {
+        pushTimers(fields, entry, (name) => !removal.has(name));
+        pushTimers(fields, entry, (name) => removal.has(name));
+      }
     }
     if (events.length > 0) {
       const packed = packSequence(packr, events);
@@ -376,6 +424,15 @@ export class RedisStore implements SnapshotStore {
       throw new MailroomError('STORE_UNAVAILABLE', `redis: ${message}`, { cause });
     }
   }
+}
+
+/** The entry's removed timer names, then its set (name, deadline) pairs, of the names `which` picks, each list after its count. */
+function pushTimers(fields: unknown[], entry: CommitEntry, which: (name: string) => boolean): void {
+  const removed = entry.removeTimers.filter(which);
+  fields.push(removed.length, ...removed);
+  const set = entry.setTimers.filter(([name]) => which(name));
+  fields.push(set.length);
+  for (const [name, at] of set) fields.push(name, at);
 }
 
 function redactUrl(url: string): string {

@@ -124,6 +124,20 @@ export interface SnapshotStore {
    * it have every such firing delivered to its actor.
    */
   removeByTimer?(firings: readonly TimerRef[]): Promise<TimerRemoval[]>;
+  /**
+   * Files `kind`'s timers of these names apart from now on, as removal timers
+   * (`ActorLogic.removalTimers`): `loadTimers` no longer reads them, `loadRemovalTimers` does. Past
+   * its retention, a server has a retention expiry filed for every job of the last day; loaded
+   * with the others, a minute of them was in memory at any time. Stores that have it have
+   * `loadRemovalTimers` too.
+   */
+  useRemovalTimers?(kind: string, names: readonly string[]): void;
+  /**
+   * Removal timers due by `until`, earliest first (members of one deadline in a fixed order),
+   * after the timer `after` (from the earliest without it), at most `limit`. Timers removed since
+   * `after` was read do not shift the page.
+   */
+  loadRemovalTimers?(until: number, after: TimerRef | null, limit: number): Promise<TimerRef[]>;
   /** Resolves when the store answers; rejects with STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>;
   /**

@@ -1,7 +1,7 @@
 /**
  * An actor record as the Redis store keeps it: two msgpack values one after the other.
  *
- * - The head, `[tags, timer count, outbox length]`: what the removal script (lua/remove-1.lua)
+ * - The head, `[tags, timer count, outbox length]`: what the removal script (lua/remove-2.lua)
  *   needs to take an actor out of the store without the rest, which it could not decode: Redis 7's
  *   `cmsgpack` rejects msgpack `bin`, and a state may hold it. `cmsgpack.unpack_one` reads the
  *   head alone.

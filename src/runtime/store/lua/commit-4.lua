@@ -14,6 +14,8 @@
             "e" = the call's events, msgpack values one after another (an older log holds one
             event per entry, which reads the same way)
   KEYS[3]   the event log's seq counter
+  KEYS[4]   the removal timer set, the same way: timers that end their actor's life, filed apart
+            so that loads of the others never read them (SnapshotStore.useRemovalTimers)
 
   ARGV[1]   key prefix
   ARGV[2]   approximate maximum length of the event log, in events (entries that start more
@@ -26,6 +28,9 @@
               number of added tags, then each tag
               number of removed timers, then each timer name
               number of set timers, then (name, deadline) pairs
+              number of removed removal timers, then each timer name (taken out of both sets:
+                one filed before removal timers had a set of their own is in the first)
+              number of set removal timers, then (name, deadline) pairs
   ARGV[4]   the blob: every snapshot (msgpack, in entry order), then every event (msgpack, in
             entry order), which becomes the stream entry as it is
   ARGV[5]   number of events in the whole batch (their seqs are reserved with one INCRBY)
@@ -43,6 +48,7 @@
 local timers = KEYS[1]
 local stream = KEYS[2]
 local seqKey = KEYS[3]
+local removalTimers = KEYS[4]
 local prefix = ARGV[1]
 local maxLen = ARGV[2]
 local fields = cmsgpack.unpack(ARGV[3])
@@ -68,11 +74,11 @@ local function callSliced(command, key, args)
   end
 end
 
-local sets, dels, timerRems, timerAdds
+local sets, dels, timerRems, timerAdds, removalRems, removalAdds
 local zrems, zremKeys, zadds, zaddKeys
 local seen
 local function reset()
-  sets, dels, timerRems, timerAdds = {}, {}, {}, {}
+  sets, dels, timerRems, timerAdds, removalRems, removalAdds = {}, {}, {}, {}, {}, {}
   zrems, zremKeys, zadds, zaddKeys = {}, {}, {}, {}
   seen = {}
 end
@@ -84,6 +90,11 @@ local function issue()
   for _, key in ipairs(zaddKeys) do callSliced('ZADD', key, zadds[key]) end
   if #timerRems > 0 then callSliced('ZREM', timers, timerRems) end
   if #timerAdds > 0 then callSliced('ZADD', timers, timerAdds) end
+  if #removalRems > 0 then
+    callSliced('ZREM', removalTimers, removalRems)
+    callSliced('ZREM', timers, removalRems)
+  end
+  if #removalAdds > 0 then callSliced('ZADD', removalTimers, removalAdds) end
   reset()
 end
 
@@ -151,6 +162,19 @@ while f <= count do
     for i = f, f + 2 * n - 1, 2 do
       timerAdds[#timerAdds + 1] = number(fields[i + 1])
       timerAdds[#timerAdds + 1] = member .. fields[i]
+    end
+    f = f + 2 * n
+    n = fields[f]
+    f = f + 1
+    for i = f, f + n - 1 do
+      removalRems[#removalRems + 1] = member .. fields[i]
+    end
+    f = f + n
+    n = fields[f]
+    f = f + 1
+    for i = f, f + 2 * n - 1, 2 do
+      removalAdds[#removalAdds + 1] = number(fields[i + 1])
+      removalAdds[#removalAdds + 1] = member .. fields[i]
     end
     f = f + 2 * n
   end

@@ -10,14 +10,17 @@
   after it may hold msgpack bin, which Redis 7's cmsgpack rejects. A record without a head
   (written before it) is left to its actor, like one with more pending.
 
-  The key formats must match keys.ts (createKeys), like commit-3.lua's.
+  The key formats must match keys.ts (createKeys), like commit-4.lua's.
 
-  KEYS[1]   the durable timer set (score = deadline, member = kind NUL id NUL name)
+  KEYS[1]   the removal timer set (score = deadline, member = kind NUL id NUL name)
+  KEYS[2]   the durable timer set, where a removal timer filed before they had a set of their own
+            still is
   ARGV[1]   key prefix
   ARGV[2..] per firing: kind, id, timer name, deadline (as Node writes numbers: it round-trips)
   Returns one outcome per firing: 1 removed, 0 stale, 2 held (the caller delivers the firing).
 ]]
-local timers = KEYS[1]
+local removalTimers = KEYS[1]
+local timers = KEYS[2]
 local prefix = ARGV[1]
 local REMOVED, STALE, HELD = 1, 0, 2
 
@@ -35,7 +38,7 @@ end
 for f = 2, #ARGV, 4 do
   local kind, id, name, at = ARGV[f], ARGV[f + 1], ARGV[f + 2], ARGV[f + 3]
   local member = kind .. '\0' .. id .. '\0' .. name
-  local score = redis.call('ZSCORE', timers, member)
+  local score = redis.call('ZSCORE', removalTimers, member) or redis.call('ZSCORE', timers, member)
   local outcome = STALE
   if score and tonumber(score) == tonumber(at) then
     outcome = HELD
@@ -62,9 +65,12 @@ for f = 2, #ARGV, 4 do
   outcomes[#outcomes + 1] = outcome
 end
 
--- Gathered per key and issued once, as in commit-3.lua; the caller sends a few hundred firings
+-- Gathered per key and issued once, as in commit-4.lua; the caller sends a few hundred firings
 -- per call, well inside Lua's argument stack.
 if #dels > 0 then redis.call('DEL', unpack(dels)) end
 for _, key in ipairs(zremKeys) do redis.call('ZREM', key, unpack(zrems[key])) end
-if #timerRems > 0 then redis.call('ZREM', timers, unpack(timerRems)) end
+if #timerRems > 0 then
+  redis.call('ZREM', removalTimers, unpack(timerRems))
+  redis.call('ZREM', timers, unpack(timerRems))
+end
 return outcomes
