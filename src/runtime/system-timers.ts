@@ -9,7 +9,8 @@ import { PHASE_READY } from './cell-host.js';
 import type { Clock } from './clock.js';
 import { DepartedTimers } from './departed-timers.js';
 import { ParkedTimers } from './parked-timers.js';
-import type { SnapshotStore } from './store/snapshot-store.js';
+import { RemovalSweep } from './removal-sweep.js';
+import type { SnapshotStore, TimerRef } from './store/snapshot-store.js';
 import { TimerLanes } from './timer-lanes.js';
 import { UpcomingTimers } from './upcoming-timers.js';
 
@@ -48,23 +49,31 @@ export class SystemTimers {
   private readonly parked: ParkedTimers;
   private readonly upcoming: UpcomingTimers;
   private readonly departed: DepartedTimers;
+  /** Null for a store that does not file removal timers apart: the heap fires them with the rest. */
+  private readonly sweep: RemovalSweep | null;
 
   constructor(private readonly options: SystemTimersOptions) {
     const { store, clock, logger, horizonMs, runs } = options;
     this.departed = new DepartedTimers(clock, options.departedSpanMs);
-    this.heap = new TimerLanes(
-      clock,
-      (entry) => {
-        // Dropped here rather than by the actor, it costs no envelope and no turn.
-        if (!this.isStale(entry.kind, entry.id, entry.name, entry.at))
-          options.fire(entry.kind, entry.id, entry.name, entry.at);
-      },
-      horizonMs,
-      options.isBackground,
-      () =>
-        options.loadsInFlight() < BACKGROUND_LOADS_IN_FLIGHT &&
-        options.writesWaiting() < BACKGROUND_WRITES_WAITING,
-    );
+    const onDue = (entry: TimerRef) => {
+      // Dropped here rather than by the actor, it costs no envelope and no turn.
+      if (!this.isStale(entry.kind, entry.id, entry.name, entry.at))
+        options.fire(entry.kind, entry.id, entry.name, entry.at);
+    };
+    const mayFireBackground = () =>
+      options.loadsInFlight() < BACKGROUND_LOADS_IN_FLIGHT &&
+      options.writesWaiting() < BACKGROUND_WRITES_WAITING;
+    this.heap = new TimerLanes(clock, onDue, horizonMs, options.isBackground, mayFireBackground);
+    this.sweep = store.loadRemovalTimers
+      ? new RemovalSweep({
+          load: (until, after, limit) => store.loadRemovalTimers!(until, after, limit),
+          clock,
+          logger,
+          fire: onDue,
+          mayFire: mayFireBackground,
+          runs,
+        })
+      : null;
     // Every reliable send sets a redelivery timer that its confirmation almost always cancels
     // within milliseconds; parked, those never reach the heap (about nine per diamond workflow).
     this.parked = new ParkedTimers(clock, this.heap, (kind, id, name, at) =>
@@ -80,10 +89,12 @@ export class SystemTimers {
 
   start(): void {
     this.upcoming.start();
+    this.sweep?.start();
   }
 
   stop(): void {
     this.upcoming.stop();
+    this.sweep?.stop();
     this.heap.stop();
     this.parked.stop();
     this.departed.stop();
@@ -93,6 +104,7 @@ export class SystemTimers {
   async recover(): Promise<number> {
     const loaded = await this.upcoming.load();
     this.heap.fireDue();
+    this.sweep?.sweep();
     return loaded;
   }
 

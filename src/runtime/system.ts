@@ -147,6 +147,9 @@ class System implements ActorSystem, CellHost {
     if (this.logics.has(kind)) throw new Error(`actor kind "${kind}" is already registered`);
     this.logics.set(kind, logic as ActorLogic<unknown, unknown>);
     if (logic.snapshot) this.store.useCodec?.(kind, logic.snapshot as StateCodec);
+    // Swept from their own set (removal-sweep.ts) where the store keeps one.
+    if (logic.removalTimers && this.store.loadRemovalTimers)
+      this.store.useRemovalTimers?.(kind, logic.removalTimers);
     const idleMs =
       logic.passivateAfterMs ?? (logic.ephemeral ? Number.POSITIVE_INFINITY : this.passivateAfterMs);
     this.residency.addKind(kind, idleMs);

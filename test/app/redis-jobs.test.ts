@@ -100,6 +100,7 @@ describe('jobs on Redis', () => {
     for (const key of keys.filter((k) => k.includes(':idx:')))
       expect(await store.client.zrange(key, 0, -1)).toEqual([live.job.id]);
     expect(await store.client.zcard(store.keys.timers())).toBe(0);
+    expect(await store.client.zcard(store.keys.removalTimers())).toBe(0);
     const again = await h.app.submitJob({ type: 'echo', idempotency_key: 'k' });
     expect(again.created).toBe(true);
   });
@@ -123,9 +124,11 @@ describe('jobs on Redis', () => {
     const afterStore = opened.at(-1)!.store;
     const afterLoads = vi.spyOn(afterStore, 'load');
     await after.app.recover();
-    for (let i = 0; i < 20 && (await afterStore.client.zcard(afterStore.keys.timers())) > 0; i++)
-      await after.settle(10);
-    expect(await afterStore.client.zcard(afterStore.keys.timers())).toBe(0);
+    const timersLeft = async () =>
+      (await afterStore.client.zcard(afterStore.keys.timers())) +
+      (await afterStore.client.zcard(afterStore.keys.removalTimers()));
+    for (let i = 0; i < 20 && (await timersLeft()) > 0; i++) await after.settle(10);
+    expect(await timersLeft()).toBe(0);
     expect((await after.app.listJobs({})).items.map((j) => j.id)).toEqual([live]);
     const snapshots = (await afterStore.client.keys(`${prefix}*`)).filter((key) => key.includes('snap:'));
     expect(snapshots).toEqual([afterStore.keys.snapshot('job', live)]);

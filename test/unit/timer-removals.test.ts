@@ -69,9 +69,7 @@ class HeldRemovals extends MemoryStore {
   }
 }
 
-function start() {
-  const store = new HeldRemovals();
-  const clock = new SimulatedClock(T0);
+function start(store = new HeldRemovals(), clock = new SimulatedClock(T0)) {
   const system = createSystem({ store, clock, passivateAfterMs: 1_000, actors: { task } });
   systems.push(system);
   const events: unknown[] = [];
@@ -192,6 +190,55 @@ describe('removal timers', () => {
     expect(store.batches).toHaveLength(2);
     expect(events).toEqual([]);
     expect(await store.load('task', 't1')).toBeUndefined();
+    expect(await store.count('task', 'done')).toBe(0);
+  });
+
+  it('filed apart by the store, never enter memory: the sweep hands them on when due', async () => {
+    const { store, clock, system, events, loads } = start();
+    const ref = await finished(system, clock, 't1', { at: T0 + 120_000 });
+    expect(system.stats().timers).toBe(0);
+    expect(await store.loadTimers(Number.POSITIVE_INFINITY)).toEqual([]);
+    loads.mockClear();
+    await advance(system, clock, T0 + 119_000 - clock.now());
+    expect(store.batches).toEqual([]);
+    // Within a sweep's interval of the deadline.
+    await advance(system, clock, 2_000);
+    expect(store.batches).toEqual([[{ kind: 'task', id: 't1', name: 'expire', at: T0 + 120_000 }]]);
+    expect(loads).not.toHaveBeenCalled();
+    expect(events).toEqual([]);
+    expect(await system.ask(ref, { type: 'get' })).toBeNull();
+  });
+
+  it('overdue at a restart, are swept by recover() in pages, paced, and remove every actor once', async () => {
+    const store = new HeldRemovals();
+    const first = start(store);
+    const ids = Array.from({ length: 600 }, (_, i) => `t${i}`);
+    await Promise.all(
+      ids.map((id) => first.system.ask(first.system.ref('task', id), { type: 'finish', at: T0 + 90_000 })),
+    );
+    await first.system.shutdown();
+
+    const { system, clock, events, loads } = start(store, new SimulatedClock(T0 + 100_000));
+    // The same spy as the first system's, which loaded each task to finish it.
+    loads.mockClear();
+    await system.recover();
+    for (let i = 0; i < 20 && (await store.count('task', 'done')) > 0; i++) await advance(system, clock, 5);
+    expect(await store.count('task', 'done')).toBe(0);
+    // A page is a heap wake's worth (256); the third waited for the first two to settle.
+    expect(store.batches.map((batch) => batch.length)).toEqual([256, 256, 88]);
+    expect(loads).not.toHaveBeenCalled();
+    expect(events).toEqual([]);
+  });
+
+  it('are swept again once the store answers when a sweep could not read them', async () => {
+    const { store, clock, system } = start();
+    await finished(system, clock, 't1', { at: T0 + 120_000 });
+    store.failing = true;
+    await advance(system, clock, T0 + 121_000 - clock.now());
+    expect(store.batches).toEqual([]);
+    store.failing = false;
+    await advance(system, clock, 1_000);
+    expect(store.batches).toHaveLength(1);
     expect(await store.count('task', 'done')).toBe(0);
   });
 });
