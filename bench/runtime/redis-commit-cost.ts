@@ -3,7 +3,7 @@
  * `--batch` steady-state entries (no tag, timer or event changes), one or two commits in flight,
  * against the prototype that led to the store's layout: the same batch as one blob plus a length
  * list, the snapshot keys declared in KEYS and nothing but SETs in the script. The store
- * (commit-3.lua: a msgpack field list decoded with cmsgpack, keys built in Lua) should keep up
+ * (commit-4.lua: a msgpack field list decoded with cmsgpack, keys built in Lua) should keep up
  * with it. With `--changes` every entry also moves a timer and emits an event, which the prototype
  * cannot express, so only the store runs.
  */
@@ -198,7 +198,7 @@ async function run(): Promise<VariantResult[]> {
       // A short unmeasured pass of each, so both run JIT-warm.
       await scenario('warm-up', probe, 1, viaStore, 50_000);
       if (!changes) await scenario('warm-up', probe, 1, viaBlob, 50_000);
-      const storeName = changes ? 'store.commit, timer + event' : 'store.commit (commit-3.lua)';
+      const storeName = changes ? 'store.commit, timer + event' : 'store.commit (commit-4.lua)';
       const results: VariantResult[] = [];
       for (const inFlight of [1, 2]) {
         results.push(await scenario(storeName, probe, inFlight, viaStore));

@@ -425,6 +425,18 @@ describe.each(factories)('SnapshotStore conformance: %s', (_name, create) => {
       ]);
     });
 
+    it('pages removal timers in order when more are filed after a page was read', async () => {
+      store.useRemovalTimers!('job', ['expire']);
+      await store.commit([expiring('b', 1_500), expiring('d', 1_700)]);
+      const first = await store.loadRemovalTimers!(2_000, null, 1);
+      expect(first).toEqual([firing('b', 1_500)]);
+      // Within the same second: one before the cursor (never read from it), two after.
+      await store.commit([expiring('a', 1_400), expiring('c', 1_600), expiring('e', 1_700)]);
+      const ids = (timers: Array<{ id: string }>) => timers.map((timer) => timer.id);
+      expect(ids(await store.loadRemovalTimers!(2_000, first[0]!, 10))).toEqual(['c', 'd', 'e']);
+      expect(ids(await store.loadRemovalTimers!(2_000, null, 10))).toEqual(['a', 'b', 'c', 'd', 'e']);
+    });
+
     it('takes a removal timer out of its set when it is cancelled, moved or fired', async () => {
       store.useRemovalTimers!('job', ['expire']);
       await store.commit([expiring('a', 100), expiring('b', 200), expiring('c', 300)]);

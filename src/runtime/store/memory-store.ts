@@ -211,11 +211,33 @@ export class MemoryStore implements SnapshotStore {
 
   loadRemovalTimers(until: number, after: TimerRef | null, limit: number): Promise<TimerRef[]> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
-    // From the cursor's deadline on, inclusive: those at it up to the cursor are dropped below.
-    const due = timersWithin(this.removalsBySecond, after ? after.at - 1 : Number.NEGATIVE_INFINITY, until);
-    due.sort(byDeadlineThenActor);
-    const start = after ? due.findIndex((timer) => byDeadlineThenActor(timer, after) > 0) : 0;
-    return Promise.resolve(start < 0 ? [] : due.slice(start, start + limit));
+    const page: TimerRef[] = [];
+    const from = after ? Math.floor(after.at / 1_000) : Number.NEGATIVE_INFINITY;
+    const to = Math.floor(until / 1_000);
+    // A sweep's window is a second or two: looked up one by one. Otherwise (the first page of a
+    // day's backlog), the filed seconds in order.
+    const seconds =
+      to - from <= this.removalsBySecond.size
+        ? Array.from({ length: to - from + 1 }, (_, i) => from + i)
+        : [...this.removalsBySecond.keys()].filter((key) => key >= from && key <= to).sort((a, b) => a - b);
+    for (const key of seconds) {
+      const second = this.removalsBySecond.get(key);
+      if (!second) continue;
+      // Sorted when first paged: a second's removal timers are filed long before they come due.
+      if (!second.sorted) {
+        second.timers.sort(byDeadlineThenActor);
+        second.sorted = true;
+      }
+      const timers = second.timers;
+      for (let i = after ? firstAfter(timers, after) : 0; i < timers.length; i++) {
+        const { kind, id, name, at, live } = timers[i]!;
+        if (at > until) break;
+        if (!live) continue;
+        page.push({ kind, id, name, at });
+        if (page.length === limit) return Promise.resolve(page);
+      }
+    }
+    return Promise.resolve(page);
   }
 
   ping(): Promise<void> {
@@ -257,10 +279,11 @@ export class MemoryStore implements SnapshotStore {
     const bySecond = timer.removal ? this.removalsBySecond : this.timersBySecond;
     let second = bySecond.get(key);
     if (!second) {
-      second = { timers: [], live: 0 };
+      second = { timers: [], live: 0, sorted: true };
       bySecond.set(key, second);
     }
     second.timers.push(timer);
+    second.sorted = second.timers.length === 1;
     second.live++;
   }
 
@@ -347,6 +370,20 @@ interface FiledTimer {
 interface SecondOfTimers {
   timers: FiledTimer[];
   live: number;
+  /** In deadline, then actor order (`byDeadlineThenActor`): kept for paging removal timers. */
+  sorted: boolean;
+}
+
+/** The index of the first timer after `cursor` in timers sorted by `byDeadlineThenActor`. */
+function firstAfter(timers: readonly TimerRef[], cursor: TimerRef): number {
+  let low = 0;
+  let high = timers.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (byDeadlineThenActor(timers[middle]!, cursor) <= 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** The live timers filed by second with `after < at <= until`, in no particular order. */
