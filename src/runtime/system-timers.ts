@@ -1,6 +1,7 @@
 /**
- * A system's durable timers in memory: the heap of those due soon, the parking room in front of it
- * and the periodic load of stored timers coming within the horizon. Deadlines live in actor
+ * A system's durable timers in memory: the heap of those due soon, the parking room in front of it,
+ * the periodic load of stored timers coming within the horizon, and the sweep of removal timers
+ * the store files apart. Deadlines live in actor
  * records; this only decides when to wake which actor, and drops the firings it would ignore.
  */
 import type { Logger } from 'pino';
@@ -100,7 +101,10 @@ export class SystemTimers {
     this.departed.stop();
   }
 
-  /** Loads the stored timers due within the horizon and starts firing the overdue ones (paced: TimerHeap). */
+  /**
+   * Loads the stored timers due within the horizon and starts firing the overdue ones (paced:
+   * TimerHeap), and sweeps the overdue removal timers where the store files them apart.
+   */
   async recover(): Promise<number> {
     const loaded = await this.upcoming.load();
     this.heap.fireDue();

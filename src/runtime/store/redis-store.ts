@@ -396,7 +396,7 @@ export class RedisStore implements SnapshotStore {
       fields.push(entry.score, entry.removeTags.length, ...entry.removeTags);
       fields.push(entry.addTags.length, ...entry.addTags);
       const removal = this.removalNames.get(entry.kind);
-      if (removal === undefined) {
+      if (removal === undefined || (entry.removeTimers.length === 0 && entry.setTimers.length === 0)) {
         fields.push(entry.removeTimers.length, ...entry.removeTimers);
         fields.push(entry.setTimers.length);
         for (const [name, at] of entry.setTimers) fields.push(name, at);
@@ -426,7 +426,10 @@ export class RedisStore implements SnapshotStore {
   }
 }
 
-/** The entry's removed timer names, then its set (name, deadline) pairs, of the names `which` picks, each list after its count. */
+/**
+ * The entry's removed timer names, then its set (name, deadline) pairs, each list after its count:
+ * of the names `which` picks (the removal timers, filed apart, or the others).
+ */
 function pushTimers(fields: unknown[], entry: CommitEntry, which: (name: string) => boolean): void {
   const removed = entry.removeTimers.filter(which);
   fields.push(removed.length, ...removed);
