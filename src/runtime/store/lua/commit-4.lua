@@ -110,6 +110,24 @@ end
 
 reset()
 local f = 1
+
+-- One set's timer changes for the actor whose members start with `member`: the removed names,
+-- then the set (name, deadline) pairs, each list after its count.
+local function readTimers(member, rems, adds)
+  local n = fields[f]
+  f = f + 1
+  for i = f, f + n - 1 do
+    rems[#rems + 1] = member .. fields[i]
+  end
+  f = f + n
+  n = fields[f]
+  f = f + 1
+  for i = f, f + 2 * n - 1, 2 do
+    adds[#adds + 1] = number(fields[i + 1])
+    adds[#adds + 1] = member .. fields[i]
+  end
+  f = f + 2 * n
+end
 local pos = 1
 local entries = 0
 local firstSeq = 0
@@ -151,32 +169,8 @@ while f <= count do
     end
     f = f + n
     local member = kind .. '\0' .. id .. '\0'
-    n = fields[f]
-    f = f + 1
-    for i = f, f + n - 1 do
-      timerRems[#timerRems + 1] = member .. fields[i]
-    end
-    f = f + n
-    n = fields[f]
-    f = f + 1
-    for i = f, f + 2 * n - 1, 2 do
-      timerAdds[#timerAdds + 1] = number(fields[i + 1])
-      timerAdds[#timerAdds + 1] = member .. fields[i]
-    end
-    f = f + 2 * n
-    n = fields[f]
-    f = f + 1
-    for i = f, f + n - 1 do
-      removalRems[#removalRems + 1] = member .. fields[i]
-    end
-    f = f + n
-    n = fields[f]
-    f = f + 1
-    for i = f, f + 2 * n - 1, 2 do
-      removalAdds[#removalAdds + 1] = number(fields[i + 1])
-      removalAdds[#removalAdds + 1] = member .. fields[i]
-    end
-    f = f + 2 * n
+    readTimers(member, timerRems, timerAdds)
+    readTimers(member, removalRems, removalAdds)
   end
 end
 issue()
