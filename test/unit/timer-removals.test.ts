@@ -1,7 +1,8 @@
 /**
  * Removal timers (`ActorLogic.removalTimers`): the firing of one for an actor not in memory is
  * carried out by the store without loading the actor; anything the store cannot judge goes to the
- * actor as before, and a message arriving meanwhile waits for the store's answer.
+ * actor as before, and a message arriving meanwhile waits for the store's answer. The store files
+ * them apart, and those never armed in memory come due through the sweep (removal-sweep.ts).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defineActor } from '../../src/runtime/actor.js';
