@@ -20,6 +20,7 @@ import type {
   TimerRemoval,
 } from './snapshot-store.js';
 import { type TagMember, TagMembers } from './tag-members.js';
+import { type IndexedTimer, TimersBySecond } from './timers-by-second.js';
 
 export class MemoryStore implements SnapshotStore {
   readonly durable = false;
@@ -37,14 +38,9 @@ export class MemoryStore implements SnapshotStore {
    * holds is never in doubt.
    */
   private readonly tags = new Map<string, Map<string, TagMembers>>();
-  /**
-   * Timers by the second they are due in, so that loading a window reads the seconds it covers.
-   * Appended to and marked dead rather than removed: a second's list is dropped once nothing in it
-   * is live, and compacted when mostly dead.
-   */
-  private readonly timersBySecond = new Map<number, SecondOfTimers>();
-  /** The removal timers (`useRemovalTimers`), filed the same way but apart. */
-  private readonly removalsBySecond = new Map<number, SecondOfTimers>();
+  /** The timers by the second they are due in (timers-by-second.ts), the removal timers apart. */
+  private readonly timers = new TimersBySecond();
+  private readonly removalTimers = new TimersBySecond();
   /** kind → the names of its removal timers. */
   private readonly removalNames = new Map<string, ReadonlySet<string>>();
   /**
@@ -200,7 +196,7 @@ export class MemoryStore implements SnapshotStore {
 
   loadTimers(until: number, after = Number.NEGATIVE_INFINITY): Promise<TimerRef[]> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
-    const due = timersWithin(this.timersBySecond, after, until);
+    const due = this.timers.within(after, until);
     due.sort((a, b) => a.at - b.at);
     return Promise.resolve(due);
   }
@@ -211,33 +207,7 @@ export class MemoryStore implements SnapshotStore {
 
   loadRemovalTimers(until: number, after: TimerRef | null, limit: number): Promise<TimerRef[]> {
     if (this.failing || this.closed) return Promise.reject(this.unavailable());
-    const page: TimerRef[] = [];
-    const from = after ? Math.floor(after.at / 1_000) : Number.NEGATIVE_INFINITY;
-    const to = Math.floor(until / 1_000);
-    // A sweep's window is a second or two: looked up one by one. Otherwise (the first page of a
-    // day's backlog), the filed seconds in order.
-    const seconds =
-      to - from <= this.removalsBySecond.size
-        ? Array.from({ length: to - from + 1 }, (_, i) => from + i)
-        : [...this.removalsBySecond.keys()].filter((key) => key >= from && key <= to).sort((a, b) => a - b);
-    for (const key of seconds) {
-      const second = this.removalsBySecond.get(key);
-      if (!second) continue;
-      // Sorted when first paged: a second's removal timers are filed long before they come due.
-      if (!second.sorted) {
-        second.timers.sort(byDeadlineThenActor);
-        second.sorted = true;
-      }
-      const timers = second.timers;
-      for (let i = after ? firstAfter(timers, after) : 0; i < timers.length; i++) {
-        const { kind, id, name, at, live } = timers[i]!;
-        if (at > until) break;
-        if (!live) continue;
-        page.push({ kind, id, name, at });
-        if (page.length === limit) return Promise.resolve(page);
-      }
-    }
-    return Promise.resolve(page);
+    return Promise.resolve(this.removalTimers.page(until, after, limit));
   }
 
   ping(): Promise<void> {
@@ -253,12 +223,12 @@ export class MemoryStore implements SnapshotStore {
   private fileTimers(slot: Slot, entry: CommitEntry): void {
     for (const name of entry.removeTimers) {
       const timer = unlinkTimer(slot, name);
-      if (timer) this.unfileBySecond(timer);
+      if (timer) this.indexOf(timer).unfile(timer);
     }
     for (const [name, at] of entry.setTimers) {
       const existing = findTimer(slot, name);
       if (existing?.at === at) continue;
-      if (existing) this.unfileBySecond(unlinkTimer(slot, name)!);
+      if (existing) this.indexOf(existing).unfile(unlinkTimer(slot, name)!);
       const removal = this.removalNames.get(entry.kind)?.has(name) === true;
       const timer: FiledTimer = {
         kind: entry.kind,
@@ -270,35 +240,13 @@ export class MemoryStore implements SnapshotStore {
         next: slot.timers,
       };
       slot.timers = timer;
-      this.fileBySecond(timer);
+      this.indexOf(timer).file(timer);
     }
   }
 
-  private fileBySecond(timer: FiledTimer): void {
-    const key = Math.floor(timer.at / 1_000);
-    const bySecond = timer.removal ? this.removalsBySecond : this.timersBySecond;
-    let second = bySecond.get(key);
-    if (!second) {
-      second = { timers: [], live: 0, sorted: true };
-      bySecond.set(key, second);
-    }
-    second.timers.push(timer);
-    second.sorted = second.timers.length === 1;
-    second.live++;
-  }
-
-  private unfileBySecond(timer: FiledTimer): void {
-    timer.live = false;
-    const key = Math.floor(timer.at / 1_000);
-    const bySecond = timer.removal ? this.removalsBySecond : this.timersBySecond;
-    const second = bySecond.get(key);
-    if (!second) return;
-    second.live--;
-    if (second.live <= 0) bySecond.delete(key);
-    // Mostly dead (timers set and cancelled within the second): keep what is live, at a cost paid
-    // once per as many cancellations as there are entries.
-    else if (second.timers.length > 2 * second.live + 64)
-      second.timers = second.timers.filter((filed) => filed.live);
+  /** The index the timer is filed in. */
+  private indexOf(timer: FiledTimer): TimersBySecond {
+    return timer.removal ? this.removalTimers : this.timers;
   }
 
   /**
@@ -343,7 +291,6 @@ export class MemoryStore implements SnapshotStore {
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
 
-/** The map kept for one actor kind, made on first use. */
 /** What the store keeps for one actor. */
 interface Slot extends TagMember {
   readonly id: string;
@@ -355,65 +302,14 @@ interface Slot extends TagMember {
 }
 
 /** One filed timer: in its actor's chain (found by name) and in its second's list (found by time). */
-interface FiledTimer {
+interface FiledTimer extends IndexedTimer {
   readonly kind: string;
   readonly id: string;
   readonly name: string;
   readonly at: number;
   /** Filed with the removal timers (`useRemovalTimers`). */
   readonly removal: boolean;
-  /** Cleared when the timer is removed or replaced; its second's list drops it later. */
-  live: boolean;
   next: FiledTimer | null;
-}
-
-interface SecondOfTimers {
-  timers: FiledTimer[];
-  live: number;
-  /** In deadline, then actor order (`byDeadlineThenActor`): kept for paging removal timers. */
-  sorted: boolean;
-}
-
-/** The index of the first timer after `cursor` in timers sorted by `byDeadlineThenActor`. */
-function firstAfter(timers: readonly TimerRef[], cursor: TimerRef): number {
-  let low = 0;
-  let high = timers.length;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (byDeadlineThenActor(timers[middle]!, cursor) <= 0) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-/** The live timers filed by second with `after < at <= until`, in no particular order. */
-function timersWithin(bySecond: Map<number, SecondOfTimers>, after: number, until: number): TimerRef[] {
-  const due: TimerRef[] = [];
-  const collect = (second: SecondOfTimers) => {
-    for (const { kind, id, name, at, live } of second.timers)
-      if (live && at <= until && at > after) due.push({ kind, id, name, at });
-  };
-  const first = Math.floor(after / 1_000);
-  const last = Math.floor(until / 1_000);
-  if (last - first <= bySecond.size) {
-    // A bounded window (every load after the first): the seconds it spans, one lookup each.
-    for (let second = first; second <= last; second++) {
-      const filed = bySecond.get(second);
-      if (filed) collect(filed);
-    }
-  } else {
-    for (const [second, filed] of bySecond) if (second >= first && second <= last) collect(filed);
-  }
-  return due;
-}
-
-/** Deadline first; at one deadline, by kind, id and name (the order removal timer pages resume in). */
-function byDeadlineThenActor(a: TimerRef, b: TimerRef): number {
-  if (a.at !== b.at) return a.at - b.at;
-  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
-  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
-  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
-  return 0;
 }
 
 function findTimer(slot: Slot, name: string): FiledTimer | null {
