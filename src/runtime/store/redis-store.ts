@@ -13,11 +13,11 @@ import { Packr } from 'msgpackr';
 import type { Logger } from 'pino';
 import { MailroomError } from '../../errors.js';
 import type { StateCodec } from '../actor.js';
+import { commitArgs } from './commit-args.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { GetBatcher } from './get-batcher.js';
 import type { KeyBuilder } from './keys.js';
 import { createKeys, parseTimerMember } from './keys.js';
-import { packSequence } from './msgpack-sequence.js';
 import type {
   ActorRecord,
   CommitEntry,
@@ -30,7 +30,7 @@ import type {
   TimerRef,
   TimerRemoval,
 } from './snapshot-store.js';
-import { recordFromStored, storedBody, storedHead } from './stored-record.js';
+import { recordFromStored } from './stored-record.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -168,10 +168,11 @@ export class RedisStore implements SnapshotStore {
     this.gets.flush();
     const calls: Promise<[number, number]>[] = [];
     const eventCounts: number[] = [];
+    const forms = { codecs: this.codecs, eventCodec: this.eventCodec, removalNames: this.removalNames };
     const step = this.settings.maxEntriesPerCall;
     for (let start = 0; start < entries.length; start += step) {
       const end = Math.min(entries.length, start + step);
-      const batch = this.encodeBatch(entries, start, end);
+      const batch = commitArgs(packr, entries, start, end, forms);
       eventCounts.push(batch.events);
       calls.push(
         this.client.mailroomCommit(
@@ -301,10 +302,7 @@ export class RedisStore implements SnapshotStore {
       const reply = await this.call(() =>
         this.client.zrangebyscore(this.keys.timers(), min, max, 'WITHSCORES', 'LIMIT', skip, page),
       );
-      for (let i = 0; i + 1 < reply.length; i += 2) {
-        const member = parseTimerMember(reply[i]!);
-        if (member) timers.push({ ...member, at: Number(reply[i + 1]) });
-      }
+      readTimers(reply, timers);
       if (reply.length < 2 * page) return timers;
       const last = reply[reply.length - 1]!;
       let atLast = 0;
@@ -342,12 +340,7 @@ export class RedisStore implements SnapshotStore {
         limit,
       ),
     );
-    const timers: TimerRef[] = [];
-    for (let i = 0; i + 1 < reply.length; i += 2) {
-      const member = parseTimerMember(reply[i]!);
-      if (member) timers.push({ ...member, at: Number(reply[i + 1]) });
-    }
-    return timers;
+    return readTimers(reply, []);
   }
 
   async ping(): Promise<void> {
@@ -362,58 +355,6 @@ export class RedisStore implements SnapshotStore {
     }
   }
 
-  /**
-   * One script call's arguments in the layout commit-4.lua documents: a flat msgpack list of fields
-   * and one blob of every snapshot and event, so ioredis writes two arguments instead of ~9 per
-   * entry. Entries that change nothing but the snapshot (the usual case) cost four fields.
-   */
-  private encodeBatch(entries: readonly CommitEntry[], from: number, to: number) {
-    const fields: unknown[] = [];
-    const snapshots: Buffer[] = [];
-    const events: unknown[] = [];
-    const eventCodec = this.eventCodec;
-    let bytes = 0;
-    for (let i = from; i < to; i++) {
-      const entry = entries[i]!;
-      let length = 0;
-      const record = entry.record;
-      if (record !== null) {
-        const codec = this.codecs.get(entry.kind);
-        const head = packr.pack(storedHead(record));
-        const body = packr.pack(storedBody(record, codec ? codec.encode(record.state) : record.state));
-        snapshots.push(head, body);
-        length = head.length + body.length;
-        bytes += length;
-      }
-      for (const event of entry.events) events.push(eventCodec ? eventCodec.encode(event) : event);
-      const changed =
-        entry.removeTags.length > 0 ||
-        entry.addTags.length > 0 ||
-        entry.removeTimers.length > 0 ||
-        entry.setTimers.length > 0;
-      fields.push(length, entry.kind, entry.id, changed ? 1 : 0);
-      if (!changed) continue;
-      fields.push(entry.score, entry.removeTags.length, ...entry.removeTags);
-      fields.push(entry.addTags.length, ...entry.addTags);
-      const removal = this.removalNames.get(entry.kind);
-      if (removal === undefined || (entry.removeTimers.length === 0 && entry.setTimers.length === 0)) {
-        fields.push(entry.removeTimers.length, ...entry.removeTimers);
-        fields.push(entry.setTimers.length);
-        for (const [name, at] of entry.setTimers) fields.push(name, at);
-        fields.push(0, 0);
-      } else {
-        pushTimers(fields, entry, (name) => !removal.has(name));
-        pushTimers(fields, entry, (name) => removal.has(name));
-      }
-    }
-    if (events.length > 0) {
-      const packed = packSequence(packr, events);
-      snapshots.push(packed);
-      bytes += packed.length;
-    }
-    return { fields: packr.pack(fields), blob: Buffer.concat(snapshots, bytes), events: events.length };
-  }
-
   /** Runs a command, turning any connection-level failure into STORE_UNAVAILABLE. */
   private async call<T>(command: () => Promise<T>): Promise<T> {
     try {
@@ -426,16 +367,13 @@ export class RedisStore implements SnapshotStore {
   }
 }
 
-/**
- * The entry's removed timer names, then its set (name, deadline) pairs, each list after its count:
- * of the names `which` picks (the removal timers, filed apart, or the others).
- */
-function pushTimers(fields: unknown[], entry: CommitEntry, which: (name: string) => boolean): void {
-  const removed = entry.removeTimers.filter(which);
-  fields.push(removed.length, ...removed);
-  const set = entry.setTimers.filter(([name]) => which(name));
-  fields.push(set.length);
-  for (const [name, at] of set) fields.push(name, at);
+/** Adds the timers of a timer set's `WITHSCORES` reply (member, deadline, …) to `timers`. */
+function readTimers(reply: readonly string[], timers: TimerRef[]): TimerRef[] {
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const member = parseTimerMember(reply[i]!);
+    if (member) timers.push({ ...member, at: Number(reply[i + 1]) });
+  }
+  return timers;
 }
 
 function redactUrl(url: string): string {
