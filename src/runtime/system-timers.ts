@@ -1,7 +1,8 @@
 /**
  * A system's durable timers in memory: the heap of those due soon, the parking room in front of it,
- * the periodic load of stored timers coming within the horizon, and the sweep of removal timers
- * the store files apart. Deadlines live in actor
+ * the periodic load of stored timers coming within the horizon, the sweep of removal timers
+ * the store files apart, and the removals it carries out for actors not in memory (TimerRemovals).
+ * Deadlines live in actor
  * records; this only decides when to wake which actor, and drops the firings it would ignore.
  */
 import type { Logger } from 'pino';
@@ -13,6 +14,7 @@ import { ParkedTimers } from './parked-timers.js';
 import { RemovalSweep } from './removal-sweep.js';
 import type { SnapshotStore, TimerRef } from './store/snapshot-store.js';
 import { TimerLanes } from './timer-lanes.js';
+import { TimerRemovals } from './timer-removals.js';
 import { UpcomingTimers } from './upcoming-timers.js';
 
 export interface SystemTimersOptions {
@@ -31,6 +33,10 @@ export interface SystemTimersOptions {
   fire: (kind: string, id: string, name: string, at: number) => void;
   /** Timers that can wait while the system is busy (see TimerLanes). */
   isBackground: (kind: string, name: string) => boolean;
+  /** Timers whose firing the store carries out for an actor not in memory (see TimerRemovals). */
+  isRemoval: (kind: string, name: string) => boolean;
+  /** Loads a cell that waited for its actor's removal, if it is still the actor's cell. */
+  load: (cell: ActorCell) => void;
   /** Actors being loaded now, and cells waiting for a write: what a background firing adds to. */
   loadsInFlight: () => number;
   writesWaiting: () => number;
@@ -52,17 +58,31 @@ export class SystemTimers {
   private readonly departed: DepartedTimers;
   /** Null for a store that does not file removal timers apart: the heap fires them with the rest. */
   private readonly sweep: RemovalSweep | null;
+  /** Null for a store that cannot remove by timer: every firing then goes to its actor. */
+  private readonly removals: TimerRemovals | null;
 
   constructor(private readonly options: SystemTimersOptions) {
     const { store, clock, logger, horizonMs, runs } = options;
     this.departed = new DepartedTimers(clock, options.departedSpanMs);
+    this.removals = store.removeByTimer
+      ? new TimerRemovals({
+          remove: (firings) => store.removeByTimer!(firings),
+          deliver: (firing) => options.fire(firing.kind, firing.id, firing.name, firing.at),
+          retryLater: (firing) => this.armLater(firing.kind, firing.id, firing.name, firing.at),
+          load: options.load,
+        })
+      : null;
     const onDue = (entry: TimerRef) => {
+      const { kind, id, name, at } = entry;
       // Dropped here rather than by the actor, it costs no envelope and no turn.
-      if (!this.isStale(entry.kind, entry.id, entry.name, entry.at))
-        options.fire(entry.kind, entry.id, entry.name, entry.at);
+      if (this.isStale(kind, id, name, at)) return;
+      if (this.removals && options.isRemoval(kind, name) && !options.resident(kind, id))
+        this.removals.take(entry);
+      else options.fire(kind, id, name, at);
     };
+    // Removals in flight are store work like loads.
     const mayFireBackground = () =>
-      options.loadsInFlight() < BACKGROUND_LOADS_IN_FLIGHT &&
+      options.loadsInFlight() + this.removalsPending < BACKGROUND_LOADS_IN_FLIGHT &&
       options.writesWaiting() < BACKGROUND_WRITES_WAITING;
     this.heap = new TimerLanes(clock, onDue, horizonMs, options.isBackground, mayFireBackground);
     this.sweep = store.loadRemovalTimers
@@ -81,6 +101,21 @@ export class SystemTimers {
       this.isStale(kind, id, name, at),
     );
     this.upcoming = new UpcomingTimers(store, clock, logger, this.heap, horizonMs, runs);
+  }
+
+  /** Removal firings queued for the store or in flight there. */
+  get removalsPending(): number {
+    return this.removals?.size ?? 0;
+  }
+
+  /** True while the store is removing the actor: a new cell for it must wait (`loadAfterRemoval`). */
+  removing(kind: string, id: string): boolean {
+    return this.removals?.holds(kind, id) === true;
+  }
+
+  /** Holds a new cell for an actor being removed: it loads once the removal settles. */
+  loadAfterRemoval(cell: ActorCell): void {
+    this.removals!.loadAfter(cell);
   }
 
   /** Timers held in memory: in the heap or parked. */

@@ -31,7 +31,6 @@ import { silentLogger } from './silent-logger.js';
 import type { ListOptions, ListPage, SnapshotStore } from './store/snapshot-store.js';
 import type { DeadLetter, DeadLetterReason } from './supervisor.js';
 import { SystemTimers } from './system-timers.js';
-import { TimerRemovals } from './timer-removals.js';
 
 export type {
   ActorSystem,
@@ -57,8 +56,6 @@ class System implements ActorSystem, CellHost {
   private readonly scheduler: Scheduler;
   private readonly committer: GroupCommit;
   private readonly timers: SystemTimers;
-  /** Null for a store that cannot remove by timer: every firing then goes to its actor. */
-  private readonly removals: TimerRemovals | null;
   private readonly eventListeners = new Set<(event: SourcedEvent) => void>();
   private readonly passivateAfterMs: number;
   private readonly askTimeoutMs: number;
@@ -101,17 +98,6 @@ class System implements ActorSystem, CellHost {
       ...options.scheduler,
       afterTurn: () => this.committer.flush(),
     });
-    const store = this.store;
-    this.removals = store.removeByTimer
-      ? new TimerRemovals({
-          remove: (firings) => store.removeByTimer!(firings),
-          deliver: (firing) => this.fire(firing.kind, firing.id, firing.name, firing.at),
-          retryLater: (firing) => this.timers.armLater(firing.kind, firing.id, firing.name, firing.at),
-          load: (cell) => {
-            if (this.residency.get(cell.kind, cell.id) === cell) this.load(cell);
-          },
-        })
-      : null;
     this.timers = new SystemTimers({
       store: this.store,
       clock: this.clock,
@@ -122,19 +108,13 @@ class System implements ActorSystem, CellHost {
       departedSpanMs: 2.5 * this.redeliverMs,
       runs: (kind) => this.logics.has(kind),
       resident: (kind, id) => this.residency.get(kind, id),
-      fire: (kind, id, name, at) => {
-        if (
-          this.removals !== null &&
-          this.logics.get(kind)?.removalTimers?.includes(name) === true &&
-          this.residency.get(kind, id) === undefined
-        ) {
-          this.removals.take({ kind, id, name, at });
-        } else {
-          this.fire(kind, id, name, at);
-        }
-      },
+      fire: (kind, id, name, at) => this.fire(kind, id, name, at),
       isBackground: (kind, name) => this.logics.get(kind)?.backgroundTimers?.includes(name) === true,
-      loadsInFlight: () => this.loading + (this.removals?.size ?? 0),
+      isRemoval: (kind, name) => this.logics.get(kind)?.removalTimers?.includes(name) === true,
+      load: (cell) => {
+        if (this.residency.get(cell.kind, cell.id) === cell) this.load(cell);
+      },
+      loadsInFlight: () => this.loading,
       writesWaiting: () => this.committer.waiting,
     });
     for (const [kind, logic] of Object.entries(options.actors ?? {})) this.register(kind, logic);
@@ -210,7 +190,7 @@ class System implements ActorSystem, CellHost {
         if (
           this.scheduler.queuedCount === 0 &&
           this.loading === 0 &&
-          (this.removals?.size ?? 0) === 0 &&
+          this.timers.removalsPending === 0 &&
           this.busy === 0 &&
           this.committer.idle
         ) {
@@ -297,7 +277,7 @@ class System implements ActorSystem, CellHost {
       } else {
         // A fresh actor (an id never written) cannot have departed before.
         this.timers.returned(cell);
-        if (this.removals?.holds(kind, id)) this.removals.loadAfter(cell);
+        if (this.timers.removing(kind, id)) this.timers.loadAfterRemoval(cell);
         else this.load(cell);
       }
     }
