@@ -1,9 +1,9 @@
 /**
  * A system's durable timers in memory: the heap of those due soon, the parking room in front of it,
- * the periodic load of stored timers coming within the horizon, the sweep of removal timers
- * the store files apart, and the removals it carries out for actors not in memory (TimerRemovals).
- * Deadlines live in actor
- * records; this only decides when to wake which actor, and drops the firings it would ignore.
+ * the periodic load of stored timers coming within the horizon, the sweep of removal timers the
+ * store files apart, and the removals it carries out for actors not in memory (TimerRemovals).
+ * Deadlines live in actor records; this only decides when to wake which actor, and drops the
+ * firings it would ignore.
  */
 import type { Logger } from 'pino';
 import type { ActorCell } from './cell.js';
