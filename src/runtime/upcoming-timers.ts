@@ -16,8 +16,8 @@ import type { TimerArming } from './timer-lanes.js';
 const OVERLAP_MS = 10_000;
 
 /**
- * Timers armed between two yields to the event loop. Arming costs a few microseconds each (a key,
- * a map entry, a heap push), and a server past its retention loads a minute of retention timers
+ * Timers armed between two yields to the event loop. Arming costs a few microseconds each (map
+ * lookups and entries, a heap push), and a server past its retention loads a minute of retention timers
  * at once: half a million took 1.8 s to arm, a stall of the whole server (docs/benchmarks.md §20).
  */
 const ARMS_PER_SLICE = 2_000;

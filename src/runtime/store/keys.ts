@@ -3,8 +3,9 @@
  * (`{kind:id}`), so everything belonging to one actor lives in one Redis Cluster slot.
  * Index sets span actors and are namespaced per kind.
  *
- * lua/commit-4.lua and lua/remove-2.lua build the snapshot and tag keys and the timer members itself from the prefix
- * (it gets no per-actor keys), so a change to those formats must be made there too.
+ * lua/commit-4.lua and lua/remove-2.lua build the snapshot and tag keys and the timer members
+ * themselves from the prefix (they get no per-actor keys), so a change to those formats must be
+ * made there too.
  */
 export interface KeyBuilder {
   readonly prefix: string;

@@ -120,8 +120,8 @@ export interface SnapshotStore {
    * For firings of timers that end their actor's life (`ActorLogic.removalTimers`): removes each
    * firing's actor that still has that timer at that deadline and nothing else pending, without the
    * actor being loaded. One outcome per firing, in order. After a failure, some may be removed:
-   * firing them again is safe, as those are then stale. Stores without
-   * it have every such firing delivered to its actor.
+   * firing them again is safe, as those are then stale. Stores without it have every such firing
+   * delivered to its actor.
    */
   removeByTimer?(firings: readonly TimerRef[]): Promise<TimerRemoval[]>;
   /**
